@@ -1,0 +1,90 @@
+# bncourse: curso ejecutable sobre normalización por lotes.
+#
+#   make book     instala (si hace falta) y renderiza el libro en _build/html, sin ejecutar nada
+#   make test     instala (si hace falta) y ejecuta todas las comprobaciones, cuadernos incluidos
+#   make lab      abre Jupyter Lab sobre el libro
+#   make execute  vuelve a ejecutar los cuadernos y guarda sus salidas (así se actualizan)
+#   make bench    tabla de tiempos de ejecución por cuaderno y pruebas de rendimiento
+#   make clean    borra lo generado (no el entorno virtual); make distclean borra también este
+#
+# El entorno virtual vive en $(VENV) (por defecto .venv) y se crea o se reinstala cuando falta
+# o cuando cambia requirements.txt. .ci/run lo guarda fuera del clon, con la huella de
+# requirements.txt en el nombre. PYTHONPATH apunta a este clon para que se use siempre su
+# propio bncourse, también desde un entorno compartido.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.bncourse-requirements.sha256
+CELL_TIMEOUT ?= 600
+NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
+	--nbval-cell-timeout=$(CELL_TIMEOUT) -p no:cacheprovider
+BOOK_FLAGS := -W -n --keep-going
+
+export PYTHONPATH := $(CURDIR)
+export PYTHONHASHSEED := 0
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+ifeq ($(origin BNCOURSE_DATA_DIR), undefined)
+ifneq ($(wildcard ../shared/data),)
+export BNCOURSE_DATA_DIR := $(abspath ../shared/data)
+endif
+endif
+
+NOTEBOOKS = $(shell $(PY) tests/book_files.py notebooks)
+
+.PHONY: help venv book test lint unit notebooks book-check lab execute bench clean distclean
+
+help:
+	@sed -n '3,9p' Makefile | sed 's/^# *//'
+
+venv:
+	@want=$$(sha256sum requirements.txt | cut -d' ' -f1); \
+	if [ -x "$(PY)" ] && [ "$$(cat $(STAMP) 2>/dev/null)" = "$$want" ]; then exit 0; fi; \
+	echo "== Instalando el entorno en $(VENV) (unos 7,5 GB; varios minutos la primera vez)"; \
+	rm -f "$(STAMP)"; \
+	[ -x "$(PY)" ] || python3 -m venv "$(VENV)"; \
+	"$(PY)" -m pip install --quiet --upgrade pip; \
+	"$(PY)" -m pip install --quiet -r requirements.txt; \
+	echo "$$want" > "$(STAMP)"
+
+book: venv
+	$(VENV)/bin/jupyter-book build . $(BOOK_FLAGS)
+
+lint: venv
+	$(VENV)/bin/ruff check bncourse tests book
+
+unit: venv
+	$(PY) -m pytest tests -q
+
+notebooks: venv
+	$(PY) -m pytest $(NBVAL_FLAGS) -q $(NOTEBOOKS)
+
+book-check: venv
+	rm -rf _build/html
+	$(VENV)/bin/jupyter-book build . $(BOOK_FLAGS)
+
+test: venv
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory notebooks
+	$(MAKE) --no-print-directory book-check
+
+lab: venv
+	$(VENV)/bin/jupyter lab book
+
+execute: venv
+	$(PY) tests/execute_notebooks.py $(if $(NB),$(NB),$(NOTEBOOKS))
+
+bench: venv
+	$(PY) tests/bench.py $(NOTEBOOKS)
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
+
+distclean: clean
+	rm -rf .venv
