@@ -1,0 +1,37 @@
+"""Capa de PyTorch de bncourse: datos como tensores, modelos con normalización a elegir y
+bucles de entrenamiento que devuelven un :class:`bncourse.History`.
+
+Importar este subpaquete importa ``torch`` (y ``torchvision`` solo cuando se usan sus
+transformaciones). Si en el mismo proceso se va a usar también TensorFlow, importe antes
+``torch``: con estas versiones, cargar ``triton`` después de TensorFlow bloquea el proceso.
+"""
+
+from .data import (
+    DEFAULT_CIFAR10_MEAN,
+    DEFAULT_CIFAR10_STD,
+    cifar10_tensors,
+    make_loader,
+    mnist_tensors,
+    to_image_tensor,
+)
+from .models import MLP, NORMALIZATIONS, RecipeCNN, count_parameters, make_norm
+from .training import default_device, evaluate, fit, make_optimizer, train_epoch
+
+__all__ = [
+    "DEFAULT_CIFAR10_MEAN",
+    "DEFAULT_CIFAR10_STD",
+    "MLP",
+    "NORMALIZATIONS",
+    "RecipeCNN",
+    "cifar10_tensors",
+    "count_parameters",
+    "default_device",
+    "evaluate",
+    "fit",
+    "make_loader",
+    "make_norm",
+    "make_optimizer",
+    "mnist_tensors",
+    "to_image_tensor",
+    "train_epoch",
+]

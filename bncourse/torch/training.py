@@ -1,0 +1,254 @@
+"""Entrenamiento y evaluación con PyTorch que devuelven el historial común del curso.
+
+:func:`fit` entrena época a época y evalúa tras cada una en modo evaluación (``model.eval()``)
+y sin gradientes; :func:`evaluate` restaura después el modo que tenía el modelo. Es justo lo que
+olvida la receta clásica de CIFAR-10, que mide la exactitud con el modelo en modo entrenamiento.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from .._checks import check_bool, check_choice, check_float, check_int, describe
+from ..history import History
+
+__all__ = ["default_device", "evaluate", "fit", "train_epoch"]
+
+
+def default_device() -> torch.device:
+    """``cuda`` si hay una GPU disponible; si no, ``cpu``."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _check_model(model) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"«model» debe ser un torch.nn.Module; se recibió {describe(model)}.")
+    return model
+
+
+def _check_loader(loader, name: str) -> DataLoader:
+    if not isinstance(loader, DataLoader):
+        raise TypeError(
+            f"«{name}» debe ser un torch.utils.data.DataLoader; se recibió {describe(loader)}."
+        )
+    return loader
+
+
+def _resolve_device(device, model: nn.Module) -> torch.device:
+    if device is None:
+        try:
+            return next(model.parameters()).device
+        except StopIteration:
+            return torch.device("cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"«device» no es un dispositivo válido de PyTorch: {device!r}.") from exc
+
+
+def _check_labels(y: torch.Tensor, num_classes: int) -> None:
+    if y.dtype not in (torch.int64, torch.int32, torch.uint8):
+        raise TypeError(f"Las etiquetas deben ser enteras; son de tipo {y.dtype}.")
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise ValueError(
+            f"Las etiquetas deben estar entre 0 y {num_classes - 1}; se encontraron valores entre "
+            f"{int(y.min())} y {int(y.max())}."
+        )
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader: DataLoader,
+    *,
+    device: str | torch.device | None = None,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> tuple[float, float]:
+    """Pérdida media y exactitud (fracción) de ``model`` sobre ``loader``, en modo evaluación.
+
+    Pone el modelo en ``eval()`` (BN usa sus estadísticas de población y *dropout* se desactiva),
+    calcula sin gradientes y, al terminar, devuelve el modelo al modo que tenía.
+    """
+    model = _check_model(model)
+    loader = _check_loader(loader, "loader")
+    device = _resolve_device(device, model)
+    loss_fn = loss_fn or nn.CrossEntropyLoss(reduction="sum")
+    was_training = model.training
+    model.eval()
+    try:
+        total_loss, correct, count = 0.0, 0, 0
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            logits = model(x)
+            _check_labels(y, logits.shape[1])
+            loss = loss_fn(logits, y)
+            # Con reducción «sum» (la de por defecto aquí) la pérdida ya es la suma del minilote.
+            total_loss += float(loss) if _is_sum(loss_fn) else float(loss) * len(y)
+            correct += int((logits.argmax(dim=1) == y).sum())
+            count += len(y)
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError("«loader» no contiene ningún ejemplo.")
+    return total_loss / count, correct / count
+
+
+def _is_sum(loss_fn) -> bool:
+    return getattr(loss_fn, "reduction", "mean") == "sum"
+
+
+def train_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    *,
+    device: str | torch.device | None = None,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> tuple[float, float]:
+    """Una época de entrenamiento en modo ``train()``.
+
+    Devuelve la pérdida media y la exactitud **acumuladas durante la época** (cada minilote
+    medido con los pesos de ese momento y las estadísticas de su propio minilote), la forma
+    habitual y barata de seguir el entrenamiento.
+    """
+    model = _check_model(model)
+    loader = _check_loader(loader, "loader")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"«optimizer» debe ser un torch.optim.Optimizer; se recibió {describe(optimizer)}."
+        )
+    device = _resolve_device(device, model)
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    model.train()
+    total_loss, correct, count = 0.0, 0, 0
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        logits = model(x)
+        _check_labels(y, logits.shape[1])
+        loss = loss_fn(logits, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += float(loss.detach()) * len(y)
+        correct += int((logits.detach().argmax(dim=1) == y).sum())
+        count += len(y)
+    if count == 0:
+        raise ValueError("«loader» no contiene ningún ejemplo.")
+    return total_loss / count, correct / count
+
+
+def make_optimizer(
+    model: nn.Module,
+    name: str = "adam",
+    *,
+    lr: float = 1e-3,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
+    """Crea ``Adam`` o ``SGD`` (con momento) sobre los parámetros de ``model``."""
+    model = _check_model(model)
+    check_choice(name, "optimizer", ("adam", "sgd"))
+    lr = check_float(lr, "lr", minimum=0.0, strict_minimum=True)
+    momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0)
+    weight_decay = check_float(weight_decay, "weight_decay", minimum=0.0)
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+
+
+def fit(
+    model: nn.Module,
+    train_loader: DataLoader,
+    test_loader: DataLoader,
+    *,
+    epochs: int,
+    optimizer: str | torch.optim.Optimizer = "adam",
+    lr: float = 1e-3,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    device: str | torch.device | None = None,
+    label: str = "",
+    verbose: bool = True,
+    target_accuracy: float | None = None,
+    stop_on_divergence: bool = True,
+) -> History:
+    """Entrena ``model`` durante ``epochs`` épocas y devuelve su :class:`~bncourse.History`.
+
+    Tras cada época evalúa en ``test_loader`` con :func:`evaluate` (modo evaluación, sin
+    gradientes) e imprime, si ``verbose``, una línea compacta con las métricas: así se ve el
+    progreso sin llenar la salida de barras.
+
+    Parámetros
+    ----------
+    model:
+        La red; se mueve a ``device`` (por defecto, la GPU si la hay).
+    train_loader, test_loader:
+        Datos de entrenamiento y de evaluación.
+    epochs:
+        Número máximo de épocas.
+    optimizer:
+        ``"adam"``, ``"sgd"`` (con ``momentum``) o un optimizador ya creado.
+    lr, momentum, weight_decay:
+        Hiperparámetros del optimizador cuando se crea aquí.
+    label:
+        Nombre de la configuración en el historial y en las líneas de progreso.
+    target_accuracy:
+        Si se da, el entrenamiento se detiene en cuanto la exactitud de prueba la alcanza.
+    stop_on_divergence:
+        Si la pérdida deja de ser finita, registra la época y se detiene.
+
+    Las métricas de entrenamiento son las acumuladas durante cada época (véase
+    :func:`train_epoch`); ``seconds`` acumula el tiempo de entrenamiento y evaluación.
+    """
+    model = _check_model(model)
+    train_loader = _check_loader(train_loader, "train_loader")
+    test_loader = _check_loader(test_loader, "test_loader")
+    epochs = check_int(epochs, "epochs", minimum=1)
+    verbose = check_bool(verbose, "verbose")
+    stop_on_divergence = check_bool(stop_on_divergence, "stop_on_divergence")
+    if not isinstance(label, str):
+        raise TypeError(f"«label» debe ser una cadena; se recibió {describe(label)}.")
+    if target_accuracy is not None:
+        target_accuracy = check_float(target_accuracy, "target_accuracy", minimum=0.0, maximum=1.0)
+    device = default_device() if device is None else _resolve_device(device, model)
+    model.to(device)
+    if isinstance(optimizer, str):
+        optimizer = make_optimizer(
+            model, optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay
+        )
+    elif not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"«optimizer» debe ser 'adam', 'sgd' o un torch.optim.Optimizer; se recibió {describe(optimizer)}."
+        )
+    history = History(label=label)
+    elapsed = 0.0
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        train_loss, train_acc = train_epoch(model, train_loader, optimizer, device=device)
+        test_loss, test_acc = evaluate(model, test_loader, device=device)
+        elapsed += time.perf_counter() - start
+        history.append(
+            train_loss=train_loss,
+            train_accuracy=train_acc,
+            test_loss=test_loss,
+            test_accuracy=test_acc,
+            seconds=elapsed,
+        )
+        if verbose:
+            print(
+                f"{label + ': ' if label else ''}época {epoch}/{epochs}  pérdida {train_loss:.3f}/{test_loss:.3f}"
+                f"  exactitud {100 * train_acc:.2f} %/{100 * test_acc:.2f} %"
+                f"  (entrenamiento/prueba)  {elapsed:.1f} s",
+                flush=True,
+            )
+        if stop_on_divergence and not math.isfinite(train_loss):
+            break
+        if target_accuracy is not None and test_acc >= target_accuracy:
+            break
+    return history
