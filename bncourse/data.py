@@ -485,8 +485,7 @@ def _validate(
 def _read_npz(path: Path, dataset: str) -> dict[str, np.ndarray]:
     keys = _KEYS
     advice = (
-        "no se ha borrado: sustitúyalo por una copia correcta o apunte "
-        f"{ENV_VAR} a otra carpeta."
+        f"no se ha borrado: sustitúyalo por una copia correcta o apunte {ENV_VAR} a otra carpeta."
     )
     try:
         loaded = np.load(path, allow_pickle=False)
@@ -663,10 +662,14 @@ def stratified_indices(labels: np.ndarray, size: int, *, seed: int = 0) -> np.nd
         Semilla del generador de NumPy que elige los ejemplos de cada clase.
     """
     labels = check_array(labels, "labels", ndim=1, dtype=np.integer)
+    if labels.size == 0:
+        raise ValueError("«labels» está vacío; se esperaba al menos una etiqueta.")
     size = check_int(size, "size", minimum=1, maximum=len(labels))
     seed = check_int(seed, "seed", minimum=0)
     if labels.min() < 0:
-        raise ValueError("«labels» debe contener etiquetas enteras no negativas.")
+        raise ValueError(
+            f"«labels» debe contener etiquetas enteras no negativas; la menor es {labels.min()}."
+        )
     classes, counts = np.unique(labels, return_counts=True)
     exact = counts * size / len(labels)
     quota = np.floor(exact).astype(int)
@@ -690,6 +693,10 @@ def stratified_subset(
     Véase :func:`stratified_indices`.
     """
     x = check_array(x, "x")
+    if x.ndim == 0:
+        raise ValueError(
+            "«x» debe tener al menos una dimensión (un ejemplo por fila); es un escalar."
+        )
     y = check_array(y, "y", ndim=1, dtype=np.integer)
     if len(x) != len(y):
         raise ValueError(

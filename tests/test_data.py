@@ -548,7 +548,9 @@ def test_cifar_archive_missing_a_batch(tmp_path, monkeypatch):
     content = cifar_tar(tiny_cifar_batches(), drop="data_batch_3")
     trust_cifar(monkeypatch, content)
     (tmp_path / CIFAR_TAR).write_bytes(content)
-    with pytest.raises(DataError, match=r"cifar-10-python\.tar\.gz no contiene el lote «data_batch_3»"):
+    with pytest.raises(
+        DataError, match=r"cifar-10-python\.tar\.gz no contiene el lote «data_batch_3»"
+    ):
         bncourse.load_cifar10(tmp_path)
 
 
