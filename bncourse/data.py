@@ -33,6 +33,7 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
@@ -291,7 +292,10 @@ def _write_new_file(
 
 def _download(archive: _Archive, mirrors: tuple[str, ...], target: Path) -> None:
     """Descarga ``archive`` a ``target`` con barra de progreso y suma verificada."""
-    from tqdm.auto import tqdm
+    with warnings.catch_warnings():
+        # Sin ipywidgets, tqdm.auto avisa en Jupyter y usa la barra de texto: basta con esa.
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
 
     errors = []
     for mirror in mirrors:
