@@ -347,7 +347,9 @@ def _read_idx(path: Path, expected_ndim: int) -> np.ndarray:
         raise DataError(f"{path} no es un archivo IDX de bytes sin signo (cabecera inválida).")
     ndim = data[3]
     if ndim != expected_ndim:
-        raise DataError(f"{path} tiene {ndim} dimensiones; se esperaban {expected_ndim}.")
+        found = "1 dimensión" if ndim == 1 else f"{ndim} dimensiones"
+        expected = "se esperaba 1" if expected_ndim == 1 else f"se esperaban {expected_ndim}"
+        raise DataError(f"{path} tiene {found} según su cabecera IDX; {expected}.")
     header = 4 + 4 * ndim
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected_size = int(np.prod(shape))

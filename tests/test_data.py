@@ -505,7 +505,10 @@ def test_idx_with_wrong_header(tmp_path, monkeypatch):
     files[MNIST_FILES["y_train"]] = gz(idx_bytes(arrays["x_train"]))  # imágenes como etiquetas
     trust_mnist(monkeypatch, files)
     write_mnist_raw(tmp_path, files)
-    with pytest.raises(DataError, match=r"train-labels-idx1-ubyte\.gz tiene 3 dimensiones"):
+    with pytest.raises(
+        DataError,
+        match=r"train-labels-idx1-ubyte\.gz tiene 3 dimensiones según su cabecera IDX; se esperaba 1\.",
+    ):
         bncourse.load_mnist(tmp_path)
     files[MNIST_FILES["y_train"]] = gz(b"\x00\x00\x0d\x01" + idx_bytes(arrays["y_train"])[4:])
     trust_mnist(monkeypatch, files)
