@@ -8,7 +8,7 @@ Jupyter Book la carga desde ``_config.yml`` (``sphinx: local_extensions``). Hace
    Se antepone al traductor de cada catálogo una tabla propia; lo que no está en ella sigue
    resolviéndolo el catálogo original.
 2. **Estilo de citas en español.** ``author_year_es``: como ``author_year`` de
-   sphinxcontrib-bibtex, pero «Ioffe y Szegedy, 2015» en lugar de «Ioffe and Szegedy, 2015».
+   sphinxcontrib-bibtex, pero «(Ioffe y Szegedy, 2015)» en lugar de «[Ioffe and Szegedy, 2015]».
 3. **Avisos de celdas ocultas.** myst-nb forma el texto del botón de una celda oculta con
    ``nb_code_prompt_show`` y sustituye ``{type}`` por una palabra inglesa (``content``,
    ``source`` u ``output``); aquí se cambia esa palabra por su equivalente en español.
@@ -30,7 +30,7 @@ from sphinx.application import Sphinx
 from sphinx.locale import translators
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinxcontrib.bibtex.plugin import register_plugin
-from sphinxcontrib.bibtex.style.referencing import PersonStyle
+from sphinxcontrib.bibtex.style.referencing import BracketStyle, PersonStyle
 from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 
 #: Traducciones propias por catálogo de mensajes (``sphinx``, ``booktheme``, ``exercise``).
@@ -115,10 +115,20 @@ class PersonasEs(PersonStyle):
     last_sep: str = " y "
 
 
+def _parentesis() -> BracketStyle:
+    return BracketStyle(left="(", right=")", sep="; ")
+
+
 @dataclass
 class AutorAnioEs(AuthorYearReferenceStyle):
-    """Citas autor-año con los nombres unidos en español («Ioffe y Szegedy, 2015»)."""
+    """Citas autor-año a la española: «(Ioffe y Szegedy, 2015)», «Ioffe y Szegedy (2015)»;
+    varias obras en una cita se separan con punto y coma."""
 
+    bracket_textual: BracketStyle = field(default_factory=_parentesis)
+    bracket_parenthetical: BracketStyle = field(default_factory=_parentesis)
+    bracket_author: BracketStyle = field(default_factory=_parentesis)
+    bracket_label: BracketStyle = field(default_factory=_parentesis)
+    bracket_year: BracketStyle = field(default_factory=_parentesis)
     person: PersonStyle = field(default_factory=PersonasEs)
 
 
