@@ -41,7 +41,7 @@ NOTEBOOKS = $(shell $(PY) tests/book_files.py notebooks)
 	clean distclean
 
 help:
-	@sed -n '3,10p' Makefile | sed 's/^#   //'
+	@sed -n '3,9p' Makefile | sed 's/^#   //'
 
 venv:
 	@want=$$(sha256sum requirements.txt | cut -d' ' -f1); \

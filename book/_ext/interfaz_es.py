@@ -1,14 +1,15 @@
 """Extensión local de Sphinx: la interfaz del libro, en español y sin errores de JavaScript.
 
-Jupyter Book la carga desde ``_config.yml`` (``sphinx: local_extensions``). Hace cuatro cosas:
+Jupyter Book la carga desde ``_config.yml`` (``sphinx: local_extensions``). Hace esto:
 
 1. **Traducciones que faltan o están mal.** Sphinx 7.4, sphinx-book-theme 1.3 y
    sphinx-exercise 1.2 traen catálogos en español incompletos (por ejemplo, «Link to this
    heading» sin traducir) o con errores («Descarga esta pagina», «Solución a Ejercicio 1»).
    Se antepone al traductor de cada catálogo una tabla propia; lo que no está en ella sigue
    resolviéndolo el catálogo original.
-2. **Estilo de citas en español.** ``author_year_es``: como ``author_year`` de
-   sphinxcontrib-bibtex, pero «(Ioffe y Szegedy, 2015)» en lugar de «[Ioffe and Szegedy, 2015]».
+2. **Citas y bibliografía en español.** ``author_year_es``: como ``author_year`` de
+   sphinxcontrib-bibtex, pero «(Ioffe y Szegedy, 2015)» en lugar de «[Ioffe and Szegedy, 2015]»;
+   ``plain_es``: el estilo ``plain`` de pybtex con «En», «volumen», «págs.», «edición»...
 3. **Avisos de celdas ocultas.** myst-nb forma el texto del botón de una celda oculta con
    ``nb_code_prompt_show`` y sustituye ``{type}`` por una palabra inglesa (``content``,
    ``source`` u ``output``); aquí se cambia esa palabra por su equivalente en español.
@@ -25,7 +26,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import pybtex.plugin
 from docutils import nodes
+from pybtex.style import FormattedEntry
+from pybtex.style import template as pt
+from pybtex.style.formatting.plain import Style as PlainStyle
 from sphinx.application import Sphinx
 from sphinx.locale import translators
 from sphinx.transforms.post_transforms import SphinxPostTransform
@@ -133,6 +138,71 @@ class AutorAnioEs(AuthorYearReferenceStyle):
 
 
 register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_es", AutorAnioEs)
+
+#: Palabras fijas de las plantillas de pybtex (estilo ``plain``) → español.
+PALABRAS_BIBLIOGRAFIA = {
+    "In": "En",
+    "Volume": "Volumen",
+    "volume": "volumen",
+    "of": "de",
+    "Number": "Número",
+    "number": "número",
+    "in": "en",
+    "chapter": "capítulo",
+    "pages": "págs.",
+    "edition": "edición",
+    "editor": "ed.",
+    "editors": "eds.",
+    "Technical Report": "Informe técnico",
+    "Master's thesis": "Trabajo de fin de máster",
+    "PhD thesis": "Tesis doctoral",
+    " (visited on ": " (consultado el ",
+}
+#: Separadores de nombres de las plantillas de pybtex → español (sin coma antes de «y»).
+SEPARADORES_BIBLIOGRAFIA = {" and ": " y ", ", and ": " y "}
+
+
+def _traducir_plantilla(node: Any) -> Any:
+    """Copia de una plantilla de pybtex con sus textos fijos y separadores en español.
+
+    Solo se traducen los hijos literales y los separadores ``sep2``/``last_sep``; los
+    argumentos (nombres de campos como ``"volume"``) no se tocan.
+    """
+    if isinstance(node, str):
+        return PALABRAS_BIBLIOGRAFIA.get(node, node)
+    if not isinstance(node, pt.Node):
+        return node
+    copia = pt.Node(node.name, node.f)
+    copia.args = list(node.args)
+    copia.kwargs = {
+        k: SEPARADORES_BIBLIOGRAFIA.get(v, v) if isinstance(v, str) else v
+        for k, v in node.kwargs.items()
+    }
+    copia.children = [_traducir_plantilla(child) for child in node.children]
+    return copia
+
+
+class EstiloBibliografiaEs(PlainStyle):
+    """Estilo ``plain`` de pybtex (orden por autor, año y título) con las palabras en español:
+    «En», «volumen 37 de», «págs.», «2.ª edición», «Informe técnico», autores unidos con «y».
+    """
+
+    def format_edition(self, e: Any) -> Any:
+        def ordinal(text: Any) -> Any:
+            return text + ".ª" if str(text).isdigit() else text.lower()
+
+        return pt.optional[pt.words[pt.field("edition", apply_func=ordinal), "edition"]]
+
+    def format_entry(self, label: str, entry: Any, bib_data: Any = None) -> Any:
+        get_template = getattr(self, f"get_{entry.type}_template", None)
+        if get_template is None:
+            return super().format_entry(label, entry, bib_data)
+        context = {"entry": entry, "style": self, "bib_data": bib_data}
+        text = _traducir_plantilla(get_template(entry)).format_data(context)
+        return FormattedEntry(entry.key, text, label)
+
+
+pybtex.plugin.register_plugin("pybtex.style.formatting", "plain_es", EstiloBibliografiaEs)
 
 
 class AvisosDeCeldasOcultas(SphinxPostTransform):
