@@ -25,8 +25,11 @@ Para cada página de ``_toc.yml`` y para la página de búsqueda comprueba que:
 - cada enlace interno lleva a un archivo del sitio y, si tiene ancla, a un ``id`` que existe;
 - la interfaz no tiene textos en inglés conocidos del tema («Show code cell», «Search this
   book»...);
+- cada figura (y cada tabla con leyenda) lleva número («Figura 3», «Tabla 1») y el texto de
+  la página la cita;
 - en las páginas que son cuadernos están los botones de descarga (``.ipynb``) y de ejecución
-  en Binder y en Colab;
+  en Binder y en Colab, y el capítulo termina con ejercicios, cada uno con su solución
+  desplegable;
 - la búsqueda encuentra «normalización».
 
 Guarda una captura de cada página en ``_build/screenshots/`` para que una persona las mire.
@@ -315,6 +318,77 @@ def _check_text(page, report: PageReport) -> None:
         report.problems.append("interfaz en inglés: " + ", ".join(f"«{e}»" for e in english))
 
 
+_JS_FIGURES = """() => {
+  const out = [];
+  const article = document.querySelector('article') || document.body;
+  const refs = id => [...article.querySelectorAll('a[href]')].filter(a => {
+    const href = a.getAttribute('href');
+    return (href === '#' + id || href.endsWith('#' + id)) && !a.classList.contains('headerlink');
+  }).length;
+  for (const fig of article.querySelectorAll('figure')) {
+    const number = fig.querySelector('figcaption .caption-number');
+    if (!fig.querySelector('figcaption')) out.push('figura sin leyenda');
+    else if (!number) out.push('figura sin número: ' + (fig.id || fig.textContent.trim().slice(0, 60)));
+    else if (!number.textContent.trim().startsWith('Figura'))
+      out.push('número de figura que no dice «Figura»: ' + number.textContent.trim());
+    if (fig.id && number && refs(fig.id) === 0)
+      out.push('figura que el texto no cita ({numref}): ' + fig.id);
+  }
+  for (const caption of article.querySelectorAll('table > caption')) {
+    const number = caption.querySelector('.caption-number');
+    const table = caption.parentElement;
+    const id = table.id || (table.closest('[id]') || {}).id;
+    if (!number) out.push('tabla sin número: ' + caption.textContent.trim().slice(0, 60));
+    else if (!number.textContent.trim().startsWith('Tabla'))
+      out.push('número de tabla que no dice «Tabla»: ' + number.textContent.trim());
+    else if (table.id && refs(table.id) === 0)
+      out.push('tabla que el texto no cita ({numref}): ' + table.id);
+  }
+  return out;
+}"""
+
+_JS_EXERCISES = """() => {
+  const exercises = [...document.querySelectorAll('div.exercise')];
+  const solutions = [...document.querySelectorAll('div.solution')];
+  const solved = new Set(solutions.map(s => {
+    const a = s.querySelector('.admonition-title a[href^="#"]');
+    return a ? a.getAttribute('href').slice(1) : null;
+  }));
+  const h2 = [...document.querySelectorAll('article section > h2')];
+  const last = h2.length ? h2[h2.length - 1].parentElement : null;
+  return {
+    exercises: exercises.length,
+    unsolved: exercises.filter(e => !solved.has(e.id)).map(e => e.id || '(sin etiqueta)'),
+    notDropdown: solutions.filter(s => !s.classList.contains('dropdown')).length,
+    outsideLast: exercises.filter(e => !last || !last.contains(e)).length,
+    lastTitle: last ? last.querySelector('h2').textContent.replace('#', '').trim() : null,
+  };
+}"""
+
+
+def _check_figures(page, report: PageReport) -> None:
+    report.problems.extend(page.evaluate(_JS_FIGURES))
+
+
+def _check_exercises(page, report: PageReport) -> None:
+    """Un capítulo termina con ejercicios, cada uno con su solución desplegable."""
+    found = page.evaluate(_JS_EXERCISES)
+    if found["exercises"] == 0:
+        report.problems.append("el capítulo no tiene ejercicios ({exercise})")
+        return
+    for label in found["unsolved"]:
+        report.problems.append(f"ejercicio sin solución ({{solution}}): {label}")
+    if found["notDropdown"]:
+        report.problems.append(
+            f"{found['notDropdown']} soluciones no son desplegables (:class: dropdown)"
+        )
+    if found["outsideLast"]:
+        report.problems.append(
+            f"{found['outsideLast']} ejercicios fuera de la última sección "
+            f"(«{found['lastTitle']}»): el capítulo debe terminar con los ejercicios"
+        )
+
+
 def _check_notebook_buttons(page, report: PageReport) -> None:
     found = page.evaluate(
         """() => ({
@@ -345,7 +419,7 @@ def check_page(
 
     ``context`` es el de :func:`browser_context`; ``html_dir`` es la carpeta que sirve
     ``base_url``, para resolver los enlaces. Con ``notebook=True`` exige además los botones de
-    descarga y de ejecución; ``extra(page, report)`` añade comprobaciones propias (antes de la
+    descarga y de ejecución y los ejercicios con solución; ``extra(page, report)`` añade comprobaciones propias (antes de la
     captura). Devuelve un :class:`PageReport`; nunca lanza por un problema de
     la página.
     """
@@ -397,8 +471,10 @@ def check_page(
 
         _check_text(page, report)
         _check_links(page, html_dir, base_url, report)
+        _check_figures(page, report)
         if notebook:
             _check_notebook_buttons(page, report)
+            _check_exercises(page, report)
         if extra is not None:
             extra(page, report)
         if screenshot is not None:

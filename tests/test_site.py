@@ -68,9 +68,32 @@ BROKEN = """\
   <p>Show code cell source</p>
   <img src="falta.png" alt="imagen que falta">
   <img src="https://example.org/logo.png" alt="imagen externa">
+  <figure id="fig-sin-numero"><img src="figura.png" alt="f"><figcaption><p>Sin número.</p>
+  </figcaption></figure>
   <script>console.error("fallo deliberado"); undefinedFunction();</script>
 </body>
 </html>
+"""
+
+CHAPTER = """\
+<!DOCTYPE html>
+<html lang="es"><head><meta charset="utf-8"><title>Capítulo</title></head>
+<body><article><section id="cap"><h1>Capítulo</h1>
+<section id="ejercicios"><h2>Ejercicios</h2>
+  <div class="exercise admonition" id="ej-1"><p class="admonition-title">Ejercicio 1</p></div>
+  <div class="solution admonition"><p class="admonition-title">Solución del
+    <a href="#ej-1">Ejercicio 1</a></p></div>
+  <div class="exercise admonition" id="ej-2"><p class="admonition-title">Ejercicio 2</p></div>
+</section>
+<section id="resumen"><h2>Resumen</h2>
+  <figure id="fig-a"><img src="figura.png" alt="f"><figcaption><p>
+    <span class="caption-number">Figura 1 </span>Nadie la cita.
+    <a class="headerlink" href="#fig-a">#</a></p></figcaption></figure>
+</section></section></article>
+<div class="dropdown-download-buttons"><a href="_sources/cap.ipynb">.ipynb</a></div>
+<div class="dropdown-launch-buttons"><a href="https://mybinder.org/v2/gh/x">Binder</a>
+  <a href="https://colab.research.google.com/github/x">Colab</a></div>
+</body></html>
 """
 
 
@@ -82,6 +105,9 @@ def served(tmp_path_factory):
     (root / "bien.html").write_text(GOOD, encoding="utf-8")
     (root / "otra.html").write_text(OTHER, encoding="utf-8")
     (root / "roto.html").write_text(BROKEN, encoding="utf-8")
+    (root / "capitulo.html").write_text(CHAPTER, encoding="utf-8")
+    (root / "_sources").mkdir()
+    (root / "_sources" / "cap.ipynb").write_text("{}", encoding="utf-8")
     (root / "figura.png").write_bytes(_png())
     with site_check.serve(root) as base_url:
         yield root, base_url
@@ -131,9 +157,25 @@ def test_broken_page_fails_for_each_fault(small_site):
         "falta el botón de descarga del cuaderno",
         "falta el botón de Binder",
         "falta el botón de Colab",
+        "figura sin número: fig-sin-numero",
+        "el capítulo no tiene ejercicios",
     ]
     missing = [e for e in expected if e not in text]
     assert not missing, f"el comprobador no detectó {missing}; encontró:\n{text}"
+
+
+def test_chapter_conventions(small_site):
+    """Ejercicios con solución desplegable al final del capítulo y figuras citadas."""
+    report = _check(small_site, "capitulo.html", notebook=True)
+    assert sorted(report.problems) == sorted(
+        [
+            "ejercicio sin solución ({solution}): ej-2",
+            "1 soluciones no son desplegables (:class: dropdown)",
+            "2 ejercicios fuera de la última sección («Resumen»): el capítulo debe terminar "
+            "con los ejercicios",
+            "figura que el texto no cita ({numref}): fig-a",
+        ]
+    )
 
 
 def test_missing_image_alone_fails(small_site):
