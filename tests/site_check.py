@@ -32,7 +32,8 @@ Para cada página de ``_toc.yml`` y para la página de búsqueda comprueba que:
   desplegable;
 - la búsqueda encuentra «normalización».
 
-Guarda una captura de cada página en ``_build/screenshots/`` para que una persona las mire.
+Guarda una captura de cada página en ``_build/screenshots/`` para que una persona las mire, y
+el resumen en ``_build/screenshots/resumen.txt``.
 """
 
 from __future__ import annotations
@@ -517,6 +518,10 @@ def check_site(
         )
     start = time.perf_counter()
     pages = toc_pages(root)
+    if screenshots is not None:
+        screenshots.mkdir(parents=True, exist_ok=True)
+        for old in screenshots.glob("*.png"):
+            old.unlink()  # capturas de páginas que ya no están en el índice
     reports: list[PageReport] = []
     with serve(html_dir) as base_url, browser_context(base_url) as context:
         for source in pages:
@@ -544,7 +549,10 @@ def check_site(
         )
         search.path = f"search.html?q={SEARCH_TERM}"
         reports.append(search)
-    return SiteReport(reports, seconds=time.perf_counter() - start)
+    report = SiteReport(reports, seconds=time.perf_counter() - start)
+    if screenshots is not None:
+        (screenshots / "resumen.txt").write_text(report.summary() + "\n", encoding="utf-8")
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
