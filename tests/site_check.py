@@ -355,7 +355,10 @@ _JS_EXERCISES = """() => {
     const a = s.querySelector('.admonition-title a[href^="#"]');
     return a ? a.getAttribute('href').slice(1) : null;
   }));
-  const h2 = [...document.querySelectorAll('article section > h2')];
+  // La última sección con contenido: se saltan las de referencias finales («Referencias»...).
+  const backMatter = /^(Referencias|Bibliografía|Lecturas recomendadas|Para saber más)$/;
+  const h2 = [...document.querySelectorAll('article section > h2')].filter(
+    h => !backMatter.test(h.textContent.replace('#', '').trim()));
   const last = h2.length ? h2[h2.length - 1].parentElement : null;
   return {
     exercises: exercises.length,
@@ -372,7 +375,11 @@ def _check_figures(page, report: PageReport) -> None:
 
 
 def _check_exercises(page, report: PageReport) -> None:
-    """Un capítulo termina con ejercicios, cada uno con su solución desplegable."""
+    """Un capítulo termina con ejercicios, cada uno con su solución desplegable.
+
+    Tras los ejercicios solo se admite una sección de referencias («Referencias»,
+    «Bibliografía», «Lecturas recomendadas» o «Para saber más»).
+    """
     found = page.evaluate(_JS_EXERCISES)
     if found["exercises"] == 0:
         report.problems.append("el capítulo no tiene ejercicios ({exercise})")

@@ -89,7 +89,9 @@ CHAPTER = """\
   <figure id="fig-a"><img src="figura.png" alt="f"><figcaption><p>
     <span class="caption-number">Figura 1 </span>Nadie la cita.
     <a class="headerlink" href="#fig-a">#</a></p></figcaption></figure>
-</section></section></article>
+</section>
+<section id="referencias"><h2>Referencias</h2><p>Véase la bibliografía.</p></section>
+</section></article>
 <div class="dropdown-download-buttons"><a href="_sources/cap.ipynb">.ipynb</a></div>
 <div class="dropdown-launch-buttons"><a href="https://mybinder.org/v2/gh/x">Binder</a>
   <a href="https://colab.research.google.com/github/x">Colab</a></div>
@@ -165,7 +167,8 @@ def test_broken_page_fails_for_each_fault(small_site):
 
 
 def test_chapter_conventions(small_site):
-    """Ejercicios con solución desplegable al final del capítulo y figuras citadas."""
+    """Ejercicios con solución desplegable al final del capítulo (una sección «Referencias»
+    detrás se admite) y figuras citadas."""
     report = _check(small_site, "capitulo.html", notebook=True)
     assert sorted(report.problems) == sorted(
         [
