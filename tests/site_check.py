@@ -120,6 +120,9 @@ _JS_MATH = """async () => {
                         .map(m => m.textContent.trim().slice(0, 80));
   const errors = [...document.querySelectorAll('mjx-merror')]
                    .map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 80));
+  // Una macro desconocida no da error: MathJax (extensión noundefined) la escribe en rojo.
+  for (const t of document.querySelectorAll('mjx-assistive-mml mtext[mathcolor="red"]'))
+    if (t.textContent.startsWith('\\\\')) errors.push('macro desconocida ' + t.textContent);
   return {loaded: true, math: math.length,
           formulas: document.querySelectorAll('mjx-container').length, untypeset, errors};
 }"""

@@ -7,9 +7,11 @@ libro ya construido en ``_build/html`` (``make book-check``). Llevan la marca ``
 
 from __future__ import annotations
 
+import importlib.util
 import struct
 import textwrap
 import zlib
+from pathlib import Path
 
 import pytest
 import site_check
@@ -98,6 +100,23 @@ CHAPTER = """\
 </body></html>
 """
 
+FORMULAS = """\
+<!DOCTYPE html>
+<html lang="es"><head><meta charset="utf-8"><title>Fórmulas</title>
+<script>window.MathJax = {options: {processHtmlClass: "math"}}</script>
+<script defer src="mathjax/tex-chtml.js"></script></head>
+<body><p>Bien: <span class="math">\\(x^2 + \\beta\\)</span>.
+Mal: <span class="math">\\(x^2^3\\)</span> y <span class="math">\\(\\macrotypo x\\)</span>.</p>
+</body></html>
+"""
+
+
+def _mathjax_dir() -> Path:
+    """La copia de MathJax 3 que instala sphinx-mathjax-offline (la misma que usa el libro)."""
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    assert spec and spec.origin, "falta sphinx-mathjax-offline (requirements.txt)"
+    return Path(spec.origin).parent / "static" / "mathjax"
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
@@ -108,6 +127,11 @@ def served(tmp_path_factory):
     (root / "otra.html").write_text(OTHER, encoding="utf-8")
     (root / "roto.html").write_text(BROKEN, encoding="utf-8")
     (root / "capitulo.html").write_text(CHAPTER, encoding="utf-8")
+    (root / "formulas.html").write_text(FORMULAS, encoding="utf-8")
+    (root / "sin_mathjax.html").write_text(
+        FORMULAS.replace("mathjax/tex-chtml.js", "falta/tex-chtml.js"), encoding="utf-8"
+    )
+    (root / "mathjax").symlink_to(_mathjax_dir(), target_is_directory=True)
     (root / "_sources").mkdir()
     (root / "_sources" / "cap.ipynb").write_text("{}", encoding="utf-8")
     (root / "figura.png").write_bytes(_png())
@@ -181,6 +205,24 @@ def test_chapter_conventions(small_site):
     )
 
 
+def test_mathjax_typesets_and_reports_tex_errors(small_site):
+    """Con el MathJax local, cada fórmula se compone; un error de TeX es un problema."""
+    report = _check(small_site, "formulas.html")
+    assert report.formulas == 3
+    assert report.problems == [
+        "error de MathJax: «Double exponent: use braces to clarify»",
+        "error de MathJax: «macro desconocida \\macrotypo»",
+    ]
+
+
+def test_missing_mathjax_fails(small_site):
+    report = _check(small_site, "sin_mathjax.html")
+    text = "\n".join(report.problems)
+    assert "MathJax no se cargó y hay 3 fórmulas" in text
+    assert "TeX sin componer (delimitador" in text
+    assert "falta/tex-chtml.js" in text  # el 404 del script, en la consola
+
+
 def test_missing_image_alone_fails(small_site):
     """Un solo fallo basta: la página correcta con una imagen que falta no pasa."""
     root, _, _ = small_site
@@ -198,8 +240,8 @@ def test_missing_image_alone_fails(small_site):
 def test_raw_formula_alone_fails(small_site):
     root, _, _ = small_site
     page = GOOD.replace("<h1", "<p>La varianza $\\sigma^2$ sin MathJax.</p><h1")
-    (root / "sin_mathjax.html").write_text(page, encoding="utf-8")
-    report = _check(small_site, "sin_mathjax.html")
+    (root / "formula_cruda.html").write_text(page, encoding="utf-8")
+    report = _check(small_site, "formula_cruda.html")
     assert len(report.problems) == 1
     assert report.problems[0].startswith("TeX sin componer (fórmula «$...$»)")
 
