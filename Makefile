@@ -2,7 +2,7 @@
 #
 #   make book     instala (si hace falta) y renderiza el libro en _build/html, sin ejecutar nada
 #   make test     instala (si hace falta) y ejecuta todas las comprobaciones, cuadernos incluidos
-#                 (lint, unit, notebooks, book-check, browser y spelling, en ese orden)
+#                 (lint, spelling, unit, notebooks, book-check y browser, en ese orden)
 #   make lab      abre Jupyter Lab sobre el libro
 #   make execute  vuelve a ejecutar los cuadernos y guarda sus salidas (así se actualizan)
 #   make bench    tabla de tiempos de ejecución por cuaderno y pruebas de rendimiento
@@ -82,11 +82,11 @@ spelling: venv
 
 test: venv
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory spelling
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory notebooks
 	$(MAKE) --no-print-directory book-check
 	$(MAKE) --no-print-directory browser
-	$(MAKE) --no-print-directory spelling
 
 lab: venv
 	$(VENV)/bin/jupyter lab book
