@@ -139,9 +139,7 @@ def _check_x(x: Any, name: str = "x") -> np.ndarray:
 def _check_vector(v: Any, name: str, size: int, dtype: np.dtype, what: str) -> np.ndarray:
     v = check_array(v, name, ndim=1, dtype=np.floating, finite=True)
     if v.shape[0] != size:
-        raise ValueError(
-            f"«{name}» debe tener {size} valores, uno por {what}; tiene {v.shape[0]}."
-        )
+        raise ValueError(f"«{name}» debe tener {size} valores, uno por {what}; tiene {v.shape[0]}.")
     return v.astype(dtype, copy=False)
 
 
@@ -325,9 +323,7 @@ def batchnorm_backward_alt(
     scale = _expand(cache.gamma * cache.inv_std, ndim)
     if cache.mode == "inference":
         return scale * dout, dgamma, dbeta
-    dx = (scale / m) * (
-        m * dout - _expand(dbeta, ndim) - cache.x_hat * _expand(dgamma, ndim)
-    )
+    dx = (scale / m) * (m * dout - _expand(dbeta, ndim) - cache.x_hat * _expand(dgamma, ndim))
     return dx.astype(dout.dtype, copy=False), dgamma, dbeta
 
 
