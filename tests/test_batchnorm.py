@@ -203,6 +203,8 @@ def test_matches_keras_train_and_inference(keras, shape):
     assert layer.momentum == conv["momentum"] and layer.epsilon == conv["eps"]
     kshape = to_keras_layout(np.zeros(shape)).shape
     layer.build(kshape)
+    # γ y β se entrenan; las medias móviles son variables no entrenables.
+    assert len(layer.trainable_weights) == 2 and len(layer.non_trainable_weights) == 2
     gamma, beta = make_params(num, np.float32, seed=5)
     layer.gamma.assign(gamma)
     layer.beta.assign(beta)
