@@ -5,8 +5,12 @@ Compara la referencia con ``torch.nn.BatchNorm1d/2d`` y con ``keras.layers.Batch
 finitas centradas y con la diferenciación automática de PyTorch, prueba propiedades con
 hypothesis y verifica los mensajes de error.
 
-Orden de importación (DESIGN §8): ``torch`` se importa aquí arriba, antes que Keras; Keras se
-importa una sola vez, en el accesorio ``keras`` de ámbito de módulo.
+Orden de importación (DESIGN §8): ``torch`` y ``torchvision`` se importan aquí arriba, antes
+que Keras, que se importa una sola vez, en el accesorio ``keras`` de ámbito de módulo. Importar
+solo ``torch`` no basta: PyTorch carga ``triton`` de forma perezosa (en el primer
+``optimizer.step()`` o en ``torch.use_deterministic_algorithms``, que llama
+``seed_everything``), y cargarlo después de TensorFlow termina el proceso de pytest con un fallo
+de segmentación en pruebas posteriores. ``torchvision`` lo carga al importarse.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import torch  # noqa: I001  (antes que TensorFlow/Keras: DESIGN §8)
+import torchvision  # noqa: F401  (carga triton antes que TensorFlow)
 
 import numpy as np
 import pytest
@@ -488,7 +493,11 @@ INF_G[0] = np.inf
             ValueError,
             "uno por canal",
         ),
-        (lambda: batchnorm_forward(X, np.ones((3, 1)), B), ValueError, "«gamma» debe tener 1"),
+        (
+            lambda: batchnorm_forward(X, np.ones((3, 1)), B),
+            ValueError,
+            "«gamma» debe tener 1 dimensi",
+        ),
         (lambda: batchnorm_forward(np.ones((1, 3)), G, B), ValueError, "al menos dos valores"),
         (
             lambda: batchnorm_forward(np.ones((1, 3, 1, 1)), G, B),
@@ -572,7 +581,11 @@ INF_G[0] = np.inf
         ),
         (lambda: batchnorm_inference_affine(G, B, B, np.ones(2)), ValueError, "«running_var»"),
         (lambda: batchnorm_inference_affine(G, B, B, -G), ValueError, "no negativa"),
-        (lambda: batchnorm_inference_affine(np.ones((3, 1)), B, B, G), ValueError, "1 dimensiones"),
+        (
+            lambda: batchnorm_inference_affine(np.ones((3, 1)), B, B, G),
+            ValueError,
+            "«gamma» debe tener 1 dimensi",
+        ),
     ],
 )
 def test_bad_input(call, exc, match):
