@@ -250,7 +250,7 @@ def train_steps(
     generator = torch.Generator().manual_seed(seed)
     rows: list[dict[str, float]] = []
 
-    def record(step: int, train_loss: float, diverged: bool, extra: dict[str, float]) -> None:
+    def record(step: int, train_loss: float, diverged: bool, train_probe: dict[str, float]) -> None:
         row: dict[str, float] = {"step": step, "train_loss": train_loss}
         if probe is not None:
             with probe:
@@ -269,7 +269,7 @@ def train_steps(
                     f"«measure» debe devolver un diccionario; devolvió {describe(extra)}."
                 )
             row.update(extra)
-        row.update(extra)
+        row.update(train_probe)
         row["diverged"] = diverged
         rows.append(row)
 
