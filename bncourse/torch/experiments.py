@@ -346,7 +346,9 @@ def gradient_landscape(
       cuanto menor, más se parece el gradiente tras el paso al de partida);
     - ``beta``: máximo de $\\lVert \\nabla L(w - \\eta g) - g \\rVert / \\lVert \\eta g \\rVert$,
       la $\\beta$-suavidad efectiva;
-    - ``grad_norm``: $\\lVert g \\rVert$.
+    - ``grad_norm``: $\\lVert g \\rVert$;
+    - ``loss@η`` y ``grad_change@η`` para cada $\\eta$ (p. ej. ``"grad_change@0.1"``): la
+      pérdida y el cambio del gradiente con ese paso.
 
     El *dropout* y el ruido de :class:`NoisyBatchNorm1d` usan la misma semilla ``seed`` en
     cada evaluación, para que solo cambien los pesos.
@@ -399,6 +401,10 @@ def gradient_landscape(
             p.grad = grad
         model.train(was_training)
     finite = all(math.isfinite(v) for v in losses)
+    per_step = {}
+    for eta, loss, change in zip(etas, losses[1:], changes, strict=True):
+        per_step[f"loss@{eta:g}"] = loss
+        per_step[f"grad_change@{eta:g}"] = change
     return {
         "loss_min": min(losses) if finite else math.nan,
         "loss_max": max(losses) if finite else math.inf,
@@ -407,6 +413,7 @@ def gradient_landscape(
         "grad_change_max": max(changes),
         "beta": max(betas),
         "grad_norm": g_norm,
+        **per_step,
     }
 
 
