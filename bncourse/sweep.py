@@ -317,6 +317,12 @@ def _label(value: Any, labels: Mapping[Any, str] | None) -> str:
     return str(value)
 
 
+def _color(value: Any, k: int, colors: Mapping[Any, str] | None) -> str:
+    if colors is not None and value in colors:
+        return colors[value]
+    return PALETTE[k % len(PALETTE)]
+
+
 def _hue_groups(table, hue: str, order: Sequence[Any] | None):
     groups = dict(list(table.groupby(hue, sort=False)))
     keys = list(groups) if order is None else [v for v in order if v in groups]
@@ -338,13 +344,15 @@ def plot_sweep_curves(
     labels: Mapping[Any, str] | None = None,
     order: Sequence[Any] | None = None,
     legend_title: str | None = None,
+    colors: Mapping[Any, str] | None = None,
 ):
     """Métrica ``y`` frente a ``x`` (época o paso), una curva por valor de ``hue``.
 
     Si hay varias ejecuciones por valor de ``hue`` (p. ej. varias semillas), dibuja la media y
     una banda con el mínimo y el máximo. ``labels`` traduce los valores de ``hue`` para la
-    leyenda (p. ej. ``{"none": "sin BN", "batch": "con BN"}``) y ``order`` fija su orden;
-    ``percent=True`` multiplica ``y`` por 100. Devuelve los ejes.
+    leyenda (p. ej. ``{"none": "sin BN", "batch": "con BN"}``), ``order`` fija su orden y
+    ``colors`` su color (por defecto, la paleta del libro en ese orden); ``percent=True``
+    multiplica ``y`` por 100. Devuelve los ejes.
     """
     import matplotlib.pyplot as plt
 
@@ -356,7 +364,7 @@ def plot_sweep_curves(
     scale = 100.0 if percent else 1.0
     for k, (value, group) in enumerate(_hue_groups(table, hue, order)):
         stats = group.groupby(x)[y].agg(["mean", "min", "max"]) * scale
-        color = PALETTE[k % len(PALETTE)]
+        color = _color(value, k, colors)
         ax.plot(stats.index, stats["mean"], color=color, label=_label(value, labels))
         if group["run"].nunique() > 1:
             ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2)
@@ -384,11 +392,13 @@ def plot_sweep_final(
     labels: Mapping[Any, str] | None = None,
     order: Sequence[Any] | None = None,
     legend_title: str | None = None,
+    colors: Mapping[Any, str] | None = None,
 ):
     """Valor final de ``y`` frente a un parámetro barrido ``x``, una curva por valor de ``hue``.
 
     Toma la última fila de cada ejecución (:func:`summarize_final`); con varias semillas dibuja
-    la media y barras con el mínimo y el máximo. ``labels``, ``order`` y ``percent`` como en
+    la media y barras con el mínimo y el máximo. ``labels``, ``order``, ``colors`` y ``percent``
+    como en
     :func:`plot_sweep_curves`; ``logx=True`` usa una escala logarítmica en ``x``. Devuelve
     los ejes.
     """
@@ -404,7 +414,7 @@ def plot_sweep_final(
     for k, (value, group) in enumerate(_hue_groups(stats_all, hue, order)):
         group = group.sort_values(x)
         mean, low, high = (group[c].to_numpy(dtype=float) * scale for c in ("mean", "min", "max"))
-        color = PALETTE[k % len(PALETTE)]
+        color = _color(value, k, colors)
         yerr = np.vstack([mean - low, high - mean])
         ax.errorbar(
             group[x].to_numpy(),

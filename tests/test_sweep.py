@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from bncourse.history import History  # noqa: E402
+from bncourse.plotting import PALETTE  # noqa: E402
 from bncourse.sweep import (  # noqa: E402
     expand_grid,
     final_rows,
@@ -262,9 +263,11 @@ def test_plot_sweep_curves_draws_one_curve_per_hue_with_band_for_seeds():
         labels={"none": "sin BN", "batch": "con BN"},
         order=["batch", "none"],
         legend_title="",
+        colors={"none": "#000000"},
     )
     lines = ax.get_lines()
     assert [line.get_label() for line in lines] == ["con BN", "sin BN"]
+    assert lines[0].get_color() == PALETTE[0] and lines[1].get_color() == "#000000"
     assert len(ax.collections) == 2  # una banda mínimo-máximo por curva (tres semillas)
     mean_batch = table[table.norm == "batch"].groupby("step").test_accuracy.mean() * 100
     np.testing.assert_allclose(lines[0].get_ydata(), mean_batch.to_numpy())
@@ -284,10 +287,13 @@ def test_plot_sweep_curves_without_seeds_has_no_band_and_uses_given_axes():
 def test_plot_sweep_final_draws_means_with_min_max_bars():
     table = run_sweep(expand_grid(lr=[0.1, 10.0], seed=[0, 1]), _stopping_run, verbose=False)
     table["norm"] = "none"
-    ax = plot_sweep_final(table, x="lr", y="acc", hue="norm", logx=True, xlabel="Tasa")
+    ax = plot_sweep_final(
+        table, x="lr", y="acc", hue="norm", logx=True, xlabel="Tasa", colors={"none": "#123456"}
+    )
     assert ax.get_xscale() == "log" and ax.get_xlabel() == "Tasa"
     assert len(ax.containers) == 1
     line = ax.get_lines()[0]
+    assert line.get_color() == "#123456"
     np.testing.assert_allclose(line.get_xdata(), [0.1, 10.0])
     np.testing.assert_allclose(line.get_ydata(), [0.805, 0.105])
 
