@@ -17,13 +17,15 @@ Registro de TensorFlow
     error de los cuadernos, y ``KERAS_BACKEND=tensorflow``.
 
 Orden de importación con PyTorch
-    Si en un mismo proceso se van a usar PyTorch y TensorFlow, **importe** ``torch`` **(y**
-    ``torchvision``**) antes que este módulo**. Con las versiones fijadas del curso, cargar el
-    ``triton`` de PyTorch después de TensorFlow termina el proceso con un fallo de segmentación,
-    y PyTorch lo carga de forma perezosa en el primer ``optimizer.step()``, así que el fallo
-    aparece aunque no se importe ``torchvision``. Este módulo no importa ``torch`` (si está
-    instalado pero aún no importado, no lo carga por usted): el orden es responsabilidad de quien
-    mezcla los dos marcos. Un cuaderno que solo usa Keras no corre ningún riesgo.
+    Si en un mismo proceso se van a usar PyTorch y TensorFlow, **importe** ``torch`` **y**
+    ``torchvision`` **antes que este módulo**. Con las versiones fijadas del curso, cargar el
+    ``triton`` de PyTorch después de TensorFlow termina el proceso con un fallo de segmentación.
+    Importar solo ``torch`` no basta: PyTorch carga ``triton`` de forma perezosa, en el primer
+    ``optimizer.step()`` o al pedir algoritmos deterministas (lo que hace
+    :func:`bncourse.seed_everything` si ``torch`` ya está importado); ``torchvision`` lo carga al
+    importarse. Este módulo no importa ``torch`` (si está instalado pero aún no importado, no lo
+    carga por usted): el orden es responsabilidad de quien mezcla los dos marcos. Un cuaderno
+    que solo usa Keras no corre ningún riesgo.
 """
 
 import os
