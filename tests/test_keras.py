@@ -28,6 +28,7 @@ from bncourse.keras import (
     evaluate,
     fit,
     load_prepared_mnist,
+    predict,
     prepare_mnist,
 )
 
@@ -292,6 +293,11 @@ def test_evaluate_matches_keras_and_uses_inference_mode(tiny_data, trained):
     keras_loss, keras_accuracy = model.evaluate(x, np.eye(10)[y], verbose=0, batch_size=200)
     assert loss == pytest.approx(keras_loss, rel=1e-4)
     assert accuracy == pytest.approx(keras_accuracy, abs=1e-6)
+    probs = predict(model, x, batch_size=64)  # bloques de 64, 64, 64 y 8
+    assert probs.shape == (200, 10) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs, model.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="«x» debe tener 784 columnas"):
+        predict(model, x[:, :100])
     # En modo inferencia, la predicción de una imagen no depende del resto del lote.
     alone = keras.ops.convert_to_numpy(model(x[:1], training=False))
     batch = keras.ops.convert_to_numpy(model(x[:20], training=False))

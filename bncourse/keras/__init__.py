@@ -7,9 +7,9 @@ Contenido:
 - :func:`prepare_mnist` y :func:`load_prepared_mnist`: MNIST aplanado, escalado a [0, 1] y con
   etiquetas en codificación *one-hot*, a partir de :func:`bncourse.load_mnist`.
 - :class:`EpochLogger`: una línea breve por época, sin barras de progreso.
-- :func:`fit` y :func:`evaluate`: entrenamiento y evaluación que devuelven un
-  :class:`bncourse.History`, la misma forma que usa el capítulo de PyTorch, de modo que
-  :func:`bncourse.plotting.plot_history` sirve para los dos.
+- :func:`fit`: entrenamiento que devuelve un :class:`bncourse.History`, la misma forma que usa
+  el capítulo de PyTorch, de modo que :func:`bncourse.plotting.plot_history` sirve para los dos.
+- :func:`predict` y :func:`evaluate`: predicciones, pérdida y exactitud en modo inferencia.
 
 Registro de TensorFlow
     Antes de importar TensorFlow este módulo fija ``TF_CPP_MIN_LOG_LEVEL=2`` (si no estaba
@@ -43,7 +43,7 @@ if keras.backend.backend() != "tensorflow":  # pragma: no cover - depende del en
 
 from .data import load_prepared_mnist, prepare_mnist  # noqa: E402
 from .models import ACTIVATIONS, BN_POSITIONS, build_mlp  # noqa: E402
-from .training import EpochLogger, evaluate, fit  # noqa: E402
+from .training import EpochLogger, evaluate, fit, predict  # noqa: E402
 
 __all__ = [
     "ACTIVATIONS",
@@ -53,5 +53,6 @@ __all__ = [
     "evaluate",
     "fit",
     "load_prepared_mnist",
+    "predict",
     "prepare_mnist",
 ]

@@ -14,7 +14,7 @@ from ..history import History
 from ..reproducibility import seed_everything
 from .data import one_hot_labels
 
-__all__ = ["OPTIMIZERS", "EpochLogger", "evaluate", "fit"]
+__all__ = ["OPTIMIZERS", "EpochLogger", "evaluate", "fit", "predict"]
 
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
 """Optimizadores que acepta :func:`fit`."""
@@ -254,24 +254,56 @@ def fit(
     return history
 
 
+def predict(model: keras.Model, x: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
+    """Salidas de ``model`` para ``x`` en modo inferencia, como un arreglo de NumPy.
+
+    Equivale a ``model.predict(x, verbose=0)``: llama al modelo con ``training=False`` (las
+    capas BN usan sus medias móviles) por bloques de ``batch_size`` ejemplos. A diferencia de
+    ``predict``, no pasa por el adaptador de arreglos de Keras, cuyo ``map`` en paralelo, con el
+    determinismo de TensorFlow activado, escribe un error espurio del núcleo en C++ en la salida
+    de error.
+
+    Parámetros
+    ----------
+    model:
+        Un modelo de Keras de una entrada.
+    x:
+        Entradas reales y finitas de forma ``(N, anchura de entrada)``.
+    batch_size:
+        Ejemplos por bloque.
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"«model» debe ser un modelo de Keras; se recibió {describe(model)}.")
+    width = _input_width(model)
+    x = check_array(x, "x", ndim=2, dtype=np.floating, finite=True)
+    if x.shape[1] != width:
+        raise ValueError(
+            f"«x» debe tener {width} columnas, la anchura de entrada del modelo; tiene "
+            f"{x.shape[1]} (forma {x.shape}). Aplane las imágenes con prepare_mnist."
+        )
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    x = x.astype(np.float32, copy=False)
+    return np.concatenate(
+        [
+            keras.ops.convert_to_numpy(model(x[i : i + batch_size], training=False))
+            for i in range(0, len(x), batch_size)
+        ]
+        or [np.zeros((0, _num_classes(model)), np.float32)]
+    )
+
+
 def evaluate(
     model: keras.Model, x: np.ndarray, y: np.ndarray, *, batch_size: int = 1000
 ) -> tuple[float, float]:
     """Pérdida (entropía cruzada media) y exactitud (fracción) de ``model`` en modo inferencia.
 
-    No necesita que el modelo esté compilado: predice por bloques de ``batch_size`` con
-    ``training=False`` (BN usa sus medias móviles) y calcula las dos cifras con NumPy.
+    No necesita que el modelo esté compilado: predice con :func:`predict` (``training=False``,
+    BN con sus medias móviles) y calcula las dos cifras con NumPy.
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"«model» debe ser un modelo de Keras; se recibió {describe(model)}.")
     x, y = _check_xy(x, y, ("x", "y"), _input_width(model), _num_classes(model))
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    probs = np.concatenate(
-        [
-            keras.ops.convert_to_numpy(model(x[i : i + batch_size], training=False))
-            for i in range(0, len(x), batch_size)
-        ]
-    ).astype(np.float64)
+    probs = predict(model, x, batch_size=batch_size).astype(np.float64)
     labels = y.argmax(axis=1)
     picked = np.clip(probs[np.arange(len(x)), labels], 1e-7, 1.0)
     loss = float(-np.mean(np.log(picked)))
