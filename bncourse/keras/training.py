@@ -182,7 +182,12 @@ def fit(
         momento).
     seed:
         Si no es ``None``, se llama a :func:`bncourse.seed_everything` antes de entrenar, lo
-        que fija el barajado de los minilotes.
+        que fija el barajado de los minilotes y activa el determinismo de TensorFlow
+        (``enable_op_determinism``) para el resto del proceso. Con él activo, ``model.fit`` y
+        ``model.predict`` con arreglos de NumPy escriben en la salida de error un aviso espurio
+        del núcleo en C++ (``use_unbounded_threadpool``); por eso esta función arma sus
+        minilotes con un ``tf.data`` propio (mismo barajado por época que ``model.fit``) y
+        :func:`predict` llama al modelo directamente.
     label:
         Nombre de la configuración, para el historial y las líneas de progreso.
     verbose:
