@@ -11,7 +11,9 @@ from bncourse.torch.bn_utils import batchnorm_layers, recompute_bn_stats  # noqa
 
 
 def _loader(x, batch_size=10):
-    return DataLoader(TensorDataset(x, torch.zeros(len(x), dtype=torch.long)), batch_size=batch_size)
+    return DataLoader(
+        TensorDataset(x, torch.zeros(len(x), dtype=torch.long)), batch_size=batch_size
+    )
 
 
 def test_recompute_gives_the_average_of_batch_statistics():

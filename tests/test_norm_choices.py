@@ -67,7 +67,9 @@ def test_only_batchnorm_keeps_running_statistics():
         norm: [name for name, _ in RecipeCNN(norm).named_buffers()] for norm in NORMALIZATIONS
     }
     assert len(buffers["batch"]) == 3 * 4  # running_mean, running_var, num_batches_tracked × 4
-    assert all(n.endswith(("running_mean", "running_var", "num_batches_tracked")) for n in buffers["batch"])
+    assert all(
+        n.endswith(("running_mean", "running_var", "num_batches_tracked")) for n in buffers["batch"]
+    )
     assert buffers["group"] == buffers["layer"] == buffers["none"] == []
 
 
