@@ -192,3 +192,17 @@ def test_fold_model_rejects_non_module():
         foldable_pairs(None)
     with pytest.raises(TypeError, match="«inplace» debe ser True o False"):
         fold_model(RecipeCNN("batch").eval(), inplace=1)
+
+
+def test_fold_batchnorm_agrees_with_torch_fusion_utilities():
+    from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+
+    torch.manual_seed(0)
+    conv, bn2 = nn.Conv2d(3, 6, 3), _randomize_bn(nn.BatchNorm2d(6), 1).eval()
+    lin, bn1 = nn.Linear(5, 4), _randomize_bn(nn.BatchNorm1d(4), 2).eval()
+    ours, ref = fold_batchnorm(conv.eval(), bn2), fuse_conv_bn_eval(conv.eval(), bn2)
+    assert torch.allclose(ours.weight, ref.weight, atol=1e-6)
+    assert torch.allclose(ours.bias, ref.bias, atol=1e-6)
+    ours, ref = fold_batchnorm(lin.eval(), bn1), fuse_linear_bn_eval(lin.eval(), bn1)
+    assert torch.allclose(ours.weight, ref.weight, atol=1e-6)
+    assert torch.allclose(ours.bias, ref.bias, atol=1e-6)
