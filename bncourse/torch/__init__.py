@@ -9,20 +9,34 @@ transformaciones). Si en el mismo proceso se va a usar también TensorFlow, impo
 from .data import (
     DEFAULT_CIFAR10_MEAN,
     DEFAULT_CIFAR10_STD,
+    ImageArrayDataset,
+    cifar10_datasets,
     cifar10_tensors,
     make_loader,
     mnist_tensors,
+    recipe_transform,
     to_image_tensor,
 )
 from .models import MLP, NORMALIZATIONS, RecipeCNN, count_parameters, make_norm
-from .training import default_device, evaluate, fit, make_optimizer, train_epoch
+from .training import (
+    LR_SCHEDULES,
+    default_device,
+    evaluate,
+    fit,
+    make_optimizer,
+    make_scheduler,
+    train_epoch,
+)
 
 __all__ = [
     "DEFAULT_CIFAR10_MEAN",
     "DEFAULT_CIFAR10_STD",
+    "LR_SCHEDULES",
     "MLP",
     "NORMALIZATIONS",
+    "ImageArrayDataset",
     "RecipeCNN",
+    "cifar10_datasets",
     "cifar10_tensors",
     "count_parameters",
     "default_device",
@@ -31,7 +45,9 @@ __all__ = [
     "make_loader",
     "make_norm",
     "make_optimizer",
+    "make_scheduler",
     "mnist_tensors",
+    "recipe_transform",
     "to_image_tensor",
     "train_epoch",
 ]

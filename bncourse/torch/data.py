@@ -5,6 +5,11 @@ imagen dentro del ``DataLoader``. Con conjuntos que caben en memoria es mucho m�
 esa misma conversión una sola vez sobre todo el arreglo: :func:`to_image_tensor` da exactamente
 el mismo resultado (las pruebas lo comparan con ``torchvision``) y el bucle de entrenamiento solo
 tiene que recorrer tensores ya preparados.
+
+Para reproducir la receta tal cual (por ejemplo, en la prueba de rendimiento),
+:func:`cifar10_datasets` ofrece el camino clásico: un ``Dataset`` que convierte cada imagen en
+una imagen PIL y le aplica las transformaciones de ``torchvision`` al pedirla, como hace
+``torchvision.datasets.CIFAR10``, pero leyendo los mismos datos que el resto del curso.
 """
 
 from __future__ import annotations
@@ -21,9 +26,12 @@ from .._checks import check_array, check_bool, check_int, check_labels, describe
 __all__ = [
     "DEFAULT_CIFAR10_MEAN",
     "DEFAULT_CIFAR10_STD",
+    "ImageArrayDataset",
+    "cifar10_datasets",
     "cifar10_tensors",
     "make_loader",
     "mnist_tensors",
+    "recipe_transform",
     "to_image_tensor",
 ]
 
@@ -96,6 +104,13 @@ def _subset(x, y, size, seed, name):
     return core_data.stratified_subset(x, y, size, seed=seed)
 
 
+def _check_sizes(train_size, test_size) -> None:
+    # Antes de leer los archivos: un tamaño mal escrito falla al instante.
+    for name, size in (("train_size", train_size), ("test_size", test_size)):
+        if size is not None:
+            check_int(size, name, minimum=10)
+
+
 def cifar10_tensors(
     train_size: int | None = None,
     test_size: int | None = None,
@@ -121,6 +136,7 @@ def cifar10_tensors(
         Carpeta de datos (véase :func:`bncourse.load_cifar10`).
     """
     seed = check_int(seed, "seed", minimum=0)
+    _check_sizes(train_size, test_size)
     (x_train, y_train), (x_test, y_test) = core_data.load_cifar10(data_dir)
     x_train, y_train = _subset(x_train, y_train, train_size, seed, "train_size")
     x_test, y_test = _subset(x_test, y_test, test_size, seed, "test_size")
@@ -156,6 +172,7 @@ def mnist_tensors(
     flatten = check_bool(flatten, "flatten")
     standardize = check_bool(standardize, "standardize")
     seed = check_int(seed, "seed", minimum=0)
+    _check_sizes(train_size, test_size)
     (x_train, y_train), (x_test, y_test) = core_data.load_mnist(data_dir)
     x_train, y_train = _subset(x_train, y_train, train_size, seed, "train_size")
     x_test, y_test = _subset(x_test, y_test, test_size, seed, "test_size")
@@ -170,6 +187,123 @@ def mnist_tensors(
     return convert(x_train, y_train), convert(x_test, y_test)
 
 
+def recipe_transform(
+    mean: Sequence[float] = DEFAULT_CIFAR10_MEAN, std: Sequence[float] = DEFAULT_CIFAR10_STD
+):
+    """La transformación de la receta clásica: ``Compose([ToTensor(), Normalize(mean, std)])``.
+
+    Importa ``torchvision`` al llamarla. Se aplica a una imagen PIL (o a un arreglo
+    ``(H, W, C)`` de tipo ``uint8``) y devuelve un tensor ``(C, H, W)``.
+    """
+    import torchvision.transforms as transforms
+
+    channels = len(mean) if isinstance(mean, Sequence) and not isinstance(mean, str) else 0
+    if channels not in (1, 3):
+        raise ValueError(
+            f"«mean» debe ser una secuencia de 1 o 3 números (uno por canal); se recibió "
+            f"{describe(mean)}."
+        )
+    m = _check_stats(mean, "mean", channels)
+    s = _check_stats(std, "std", channels)
+    return transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize(tuple(m.tolist()), tuple(s.tolist()))]
+    )
+
+
+class ImageArrayDataset(torch.utils.data.Dataset):
+    """Imágenes ``uint8`` en memoria que se transforman una a una al pedirlas, como en torchvision.
+
+    Cada elemento es ``(transform(imagen PIL), etiqueta)``, igual que en
+    ``torchvision.datasets.CIFAR10``: la imagen se convierte con ``PIL.Image.fromarray`` y se le
+    aplica ``transform`` en cada acceso (en cada época y en el proceso que la pida, también en los
+    procesos auxiliares del ``DataLoader``).
+
+    Parámetros
+    ----------
+    images:
+        Arreglo ``uint8`` ``(N, H, W)`` o ``(N, H, W, C)`` con 1 o 3 canales.
+    labels:
+        Etiquetas enteras ``(N,)`` entre 0 y ``num_classes - 1``.
+    transform:
+        Función que recibe la imagen PIL; por defecto, :func:`recipe_transform` con la
+        normalización de la receta (solo para imágenes en color).
+    num_classes:
+        Número de clases, para validar las etiquetas.
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        transform=None,
+        *,
+        num_classes: int = 10,
+    ) -> None:
+        images = check_array(images, "images", ndim=(3, 4), dtype=np.uint8)
+        if images.ndim == 4 and images.shape[-1] not in (1, 3):
+            raise ValueError(
+                f"«images» debe tener 1 o 3 canales al final (N, H, W, C); tiene forma {images.shape}."
+            )
+        num_classes = check_int(num_classes, "num_classes", minimum=2)
+        labels = check_labels(labels, "labels", num_classes)
+        if len(labels) != len(images):
+            raise ValueError(
+                f"Debe haber una etiqueta por imagen: hay {len(images)} imágenes y {len(labels)} "
+                "etiquetas."
+            )
+        if transform is None:
+            transform = recipe_transform() if images.ndim == 4 and images.shape[-1] == 3 else None
+        if transform is not None and not callable(transform):
+            raise TypeError(
+                f"«transform» debe ser una función (p. ej. transforms.Compose); se recibió "
+                f"{describe(transform)}."
+            )
+        if images.ndim == 4 and images.shape[-1] == 1:
+            images = images[..., 0]
+        self.images = images
+        self.labels = labels.astype(np.int64)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        from PIL import Image
+
+        image = Image.fromarray(self.images[index])
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, int(self.labels[index])
+
+
+def cifar10_datasets(
+    train_size: int | None = None,
+    test_size: int | None = None,
+    *,
+    transform=None,
+    seed: int = 0,
+    data_dir=None,
+) -> tuple[ImageArrayDataset, ImageArrayDataset]:
+    """CIFAR-10 real como en la receta clásica: transformaciones de torchvision imagen a imagen.
+
+    Devuelve dos :class:`ImageArrayDataset` (entrenamiento, prueba) con los mismos datos y
+    subconjuntos que :func:`cifar10_tensors` y, por defecto, la transformación de la receta
+    (:func:`recipe_transform`): cada elemento es idéntico al de :func:`cifar10_tensors` con la
+    normalización por defecto, pero se calcula cada vez que se pide. Es el camino lento que
+    reproduce la receta; para entrenar, use :func:`cifar10_tensors`.
+    """
+    seed = check_int(seed, "seed", minimum=0)
+    _check_sizes(train_size, test_size)
+    (x_train, y_train), (x_test, y_test) = core_data.load_cifar10(data_dir)
+    x_train, y_train = _subset(x_train, y_train, train_size, seed, "train_size")
+    x_test, y_test = _subset(x_test, y_test, test_size, seed, "test_size")
+    transform = recipe_transform() if transform is None else transform
+    return (
+        ImageArrayDataset(x_train, y_train, transform),
+        ImageArrayDataset(x_test, y_test, transform),
+    )
+
+
 def make_loader(
     dataset: torch.utils.data.Dataset,
     batch_size: int,
@@ -178,12 +312,14 @@ def make_loader(
     seed: int = 0,
     drop_last: bool = False,
     num_workers: int = 0,
+    pin_memory: bool | None = None,
 ) -> DataLoader:
     """``DataLoader`` reproducible: con ``shuffle=True``, el orden depende solo de ``seed``.
 
     Con datos ya en memoria como tensores, ``num_workers=0`` (por defecto) es lo más rápido:
     los procesos auxiliares solo compensan cuando cada ejemplo exige trabajo (leer de disco,
-    decodificar, aumentar datos).
+    decodificar, aumentar datos). ``pin_memory`` (por defecto, solo si hay GPU) deja los
+    minilotes en memoria fija para copiarlos a la GPU sin bloquear.
     """
     if not isinstance(dataset, torch.utils.data.Dataset):
         raise TypeError(
@@ -194,6 +330,9 @@ def make_loader(
     seed = check_int(seed, "seed", minimum=0)
     drop_last = check_bool(drop_last, "drop_last")
     num_workers = check_int(num_workers, "num_workers", minimum=0)
+    if pin_memory is None:
+        pin_memory = torch.cuda.is_available()
+    pin_memory = check_bool(pin_memory, "pin_memory")
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
         dataset,
@@ -202,4 +341,5 @@ def make_loader(
         generator=generator,
         drop_last=drop_last,
         num_workers=num_workers,
+        pin_memory=pin_memory,
     )

@@ -18,7 +18,18 @@ from torch.utils.data import DataLoader
 from .._checks import check_bool, check_choice, check_float, check_int, describe
 from ..history import History
 
-__all__ = ["default_device", "evaluate", "fit", "train_epoch"]
+__all__ = [
+    "LR_SCHEDULES",
+    "default_device",
+    "evaluate",
+    "fit",
+    "make_optimizer",
+    "make_scheduler",
+    "train_epoch",
+]
+
+LR_SCHEDULES = ("constant", "linear")
+"""Evoluciones de la tasa de aprendizaje que acepta :func:`fit`."""
 
 
 def default_device() -> torch.device:
@@ -83,10 +94,10 @@ def evaluate(
     model.eval()
     try:
         total_loss, correct, count = 0.0, 0, 0
-        for x, y in loader:
-            x, y = x.to(device), y.to(device)
+        for x, labels in loader:
+            x, y = x.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             logits = model(x)
-            _check_labels(y, logits.shape[1])
+            _check_labels(labels, logits.shape[1])
             loss = loss_fn(logits, y)
             # Con reducción «sum» (la de por defecto aquí) la pérdida ya es la suma del minilote.
             total_loss += float(loss) if _is_sum(loss_fn) else float(loss) * len(y)
@@ -110,12 +121,14 @@ def train_epoch(
     *,
     device: str | torch.device | None = None,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> tuple[float, float]:
     """Una época de entrenamiento en modo ``train()``.
 
     Devuelve la pérdida media y la exactitud **acumuladas durante la época** (cada minilote
     medido con los pesos de ese momento y las estadísticas de su propio minilote), la forma
-    habitual y barata de seguir el entrenamiento.
+    habitual y barata de seguir el entrenamiento. Si se da ``scheduler``, avanza un paso tras
+    cada paso del optimizador (una evolución de la tasa por minilote, no por época).
     """
     model = _check_model(model)
     loader = _check_loader(loader, "loader")
@@ -123,24 +136,34 @@ def train_epoch(
         raise TypeError(
             f"«optimizer» debe ser un torch.optim.Optimizer; se recibió {describe(optimizer)}."
         )
+    if scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+        raise TypeError(
+            "«scheduler» debe ser un torch.optim.lr_scheduler.LRScheduler o None; se recibió "
+            f"{describe(scheduler)}."
+        )
     device = _resolve_device(device, model)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     model.train()
-    total_loss, correct, count = 0.0, 0, 0
-    for x, y in loader:
-        x, y = x.to(device), y.to(device)
+    # Los acumuladores viven en el dispositivo: en GPU, no se sincroniza en cada minilote.
+    total_loss = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    count = 0
+    for x, labels in loader:
+        x, y = x.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         logits = model(x)
-        _check_labels(y, logits.shape[1])
+        _check_labels(labels, logits.shape[1])
         loss = loss_fn(logits, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total_loss += float(loss.detach()) * len(y)
-        correct += int((logits.detach().argmax(dim=1) == y).sum())
+        if scheduler is not None:
+            scheduler.step()
+        total_loss += loss.detach().double() * len(y)
+        correct += (logits.detach().argmax(dim=1) == y).sum()
         count += len(y)
     if count == 0:
         raise ValueError("«loader» no contiene ningún ejemplo.")
-    return total_loss / count, correct / count
+    return float(total_loss) / count, int(correct) / count
 
 
 def make_optimizer(
@@ -162,6 +185,28 @@ def make_optimizer(
     return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
 
 
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, schedule: str, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """Evolución de la tasa de aprendizaje paso a paso (véase :data:`LR_SCHEDULES`).
+
+    ``"constant"`` devuelve ``None`` (tasa fija). ``"linear"`` la reduce en línea recta desde
+    el valor inicial hasta 0 a lo largo de ``total_steps`` pasos del optimizador: al final del
+    entrenamiento los pasos son pequeños y los pesos dejan de oscilar alrededor del mínimo.
+    """
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"«optimizer» debe ser un torch.optim.Optimizer; se recibió {describe(optimizer)}."
+        )
+    check_choice(schedule, "lr_schedule", LR_SCHEDULES)
+    total_steps = check_int(total_steps, "total_steps", minimum=1)
+    if schedule == "constant":
+        return None
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: max(0.0, 1.0 - step / total_steps)
+    )
+
+
 def fit(
     model: nn.Module,
     train_loader: DataLoader,
@@ -177,6 +222,7 @@ def fit(
     verbose: bool = True,
     target_accuracy: float | None = None,
     stop_on_divergence: bool = True,
+    lr_schedule: str = "constant",
 ) -> History:
     """Entrena ``model`` durante ``epochs`` épocas y devuelve su :class:`~bncourse.History`.
 
@@ -202,6 +248,9 @@ def fit(
         Si se da, el entrenamiento se detiene en cuanto la exactitud de prueba la alcanza.
     stop_on_divergence:
         Si la pérdida deja de ser finita, registra la época y se detiene.
+    lr_schedule:
+        ``"constant"`` (por defecto) o ``"linear"``: la tasa baja en línea recta hasta 0 a lo
+        largo de las ``epochs`` épocas, paso a paso (véase :func:`make_scheduler`).
 
     Las métricas de entrenamiento son las acumuladas durante cada época (véase
     :func:`train_epoch`); ``seconds`` acumula el tiempo de entrenamiento y evaluación.
@@ -226,11 +275,14 @@ def fit(
         raise TypeError(
             f"«optimizer» debe ser 'adam', 'sgd' o un torch.optim.Optimizer; se recibió {describe(optimizer)}."
         )
+    scheduler = make_scheduler(optimizer, lr_schedule, epochs * max(1, len(train_loader)))
     history = History(label=label)
     elapsed = 0.0
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
-        train_loss, train_acc = train_epoch(model, train_loader, optimizer, device=device)
+        train_loss, train_acc = train_epoch(
+            model, train_loader, optimizer, device=device, scheduler=scheduler
+        )
         test_loss, test_acc = evaluate(model, test_loader, device=device)
         elapsed += time.perf_counter() - start
         history.append(

@@ -1,0 +1,390 @@
+"""Pruebas de la capa de PyTorch (bncourse.torch) con datos reales y subconjuntos pequeños."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+import torchvision.transforms as transforms
+from torch import nn
+
+import bncourse
+from bncourse.torch import (
+    MLP,
+    ImageArrayDataset,
+    RecipeCNN,
+    cifar10_datasets,
+    cifar10_tensors,
+    count_parameters,
+    evaluate,
+    fit,
+    make_loader,
+    make_norm,
+    make_optimizer,
+    make_scheduler,
+    mnist_tensors,
+    recipe_transform,
+    to_image_tensor,
+    train_epoch,
+)
+
+RECIPE_PARAMETERS = 73_866  # parámetros entrenables de la red de la receta (con BN)
+BN_PARAMETERS = 2 * (32 + 64 + 64 + 64)  # gamma y beta de las cuatro capas de BN
+
+
+class SeedNet(nn.Module):
+    """La red de la nota original, copiada tal cual (con ``__init__`` y los guiones bajos)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 32, 3, 1)
+        self.bn1 = nn.BatchNorm2d(32)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.bn2 = nn.BatchNorm2d(64)
+        self.conv3 = nn.Conv2d(64, 64, 3, 1)
+        self.bn3 = nn.BatchNorm2d(64)
+        self._to_linear = None
+        self.convs = nn.Sequential(
+            self.conv1, self.bn1, nn.ReLU(), self.pool,
+            self.conv2, self.bn2, nn.ReLU(), self.pool,
+            self.conv3, self.bn3, nn.ReLU(), self.pool,
+        )  # fmt: skip
+        self._get_conv_output((3, 32, 32))
+        self.fc1 = nn.Linear(self._to_linear, 64)
+        self.bn_fc1 = nn.BatchNorm1d(64)
+        self.fc2 = nn.Linear(64, 10)
+
+    def _get_conv_output(self, shape):
+        o = torch.zeros(1, *shape)
+        o = self.convs(o)
+        self._to_linear = int(np.prod(o.size()))
+
+    def forward(self, x):
+        x = self.convs(x)
+        x = x.view(-1, self._to_linear)
+        x = F.relu(self.bn_fc1(self.fc1(x)))
+        return self.fc2(x)
+
+
+@pytest.fixture(scope="module")
+def cifar_small():
+    return cifar10_tensors(train_size=400, test_size=200, seed=0)
+
+
+def _bn_layers(model):
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+# --- modelos -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("norm", ["batch", "group", "layer", "none"])
+def test_recipe_cnn_output_shape(norm):
+    model = RecipeCNN(norm)
+    assert model.flat_features == 256
+    assert model(torch.randn(5, 3, 32, 32)).shape == (5, 10)
+    assert RecipeCNN(norm, in_channels=1, image_size=28)(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_mlp_output_shape():
+    assert MLP(784, (32, 16), norm="batch")(torch.randn(4, 784)).shape == (4, 10)
+    assert MLP(20, (8,), 3, norm_position="after", dropout=0.1)(torch.randn(3, 20)).shape == (3, 3)
+
+
+def test_parameter_count_matches_recipe():
+    recipe = SeedNet()
+    assert count_parameters(recipe) == RECIPE_PARAMETERS
+    assert count_parameters(RecipeCNN("batch")) == RECIPE_PARAMETERS
+    assert count_parameters(RecipeCNN("none")) == RECIPE_PARAMETERS - BN_PARAMETERS
+    assert count_parameters(RecipeCNN("batch", bias=False)) == RECIPE_PARAMETERS - (32 + 64 + 64 + 64)
+    # Los búferes de BN no son parámetros.
+    buffers = sum(b.numel() for b in RecipeCNN("batch").buffers())
+    assert buffers == 2 * (32 + 64 + 64 + 64) + 4
+
+
+def test_same_seed_same_initial_weights_as_recipe_and_without_bn():
+    torch.manual_seed(7)
+    recipe = SeedNet()
+    torch.manual_seed(7)
+    with_bn = RecipeCNN("batch")
+    torch.manual_seed(7)
+    without_bn = RecipeCNN("none")
+    recipe_params = list(recipe.parameters())
+    ours = list(with_bn.parameters())
+    assert len(recipe_params) == len(ours)
+    for a, b in zip(recipe_params, ours, strict=True):
+        assert torch.equal(a, b)
+    # Sin BN: las mismas convoluciones y capas densas, tensor a tensor.
+    weights = lambda m: [  # noqa: E731
+        p for n, p in m.named_parameters() if not isinstance(_module(m, n), nn.BatchNorm2d | nn.BatchNorm1d)
+    ]
+    for a, b in zip(weights(with_bn), weights(without_bn), strict=True):
+        assert torch.equal(a, b)
+
+
+def _module(model, param_name):
+    return model.get_submodule(param_name.rsplit(".", 1)[0])
+
+
+def test_sizing_pass_leaves_bn_buffers_untouched():
+    # La receta mide la capa densa con una pasada en modo entrenamiento: BN actualiza sus
+    # estadísticas con un tensor de ceros. RecipeCNN lo hace en modo evaluación.
+    torch.manual_seed(0)
+    recipe = SeedNet()
+    assert [int(b.num_batches_tracked) for b in _bn_layers(recipe)] == [1, 1, 1, 0]
+    assert torch.allclose(recipe.bn1.running_var, torch.full((32,), 0.9))
+    assert torch.allclose(recipe.bn1.running_mean, 0.1 * recipe.conv1.bias.detach())
+    model = RecipeCNN("batch")
+    assert model.training
+    for bn in _bn_layers(model):
+        assert int(bn.num_batches_tracked) == 0
+        assert torch.equal(bn.running_mean, torch.zeros_like(bn.running_mean))
+        assert torch.equal(bn.running_var, torch.ones_like(bn.running_var))
+
+
+@pytest.mark.parametrize(
+    ("kind", "spatial", "cls"),
+    [
+        ("batch", True, nn.BatchNorm2d),
+        ("batch", False, nn.BatchNorm1d),
+        ("group", True, nn.GroupNorm),
+        ("layer", False, nn.LayerNorm),
+        ("none", True, nn.Identity),
+    ],
+)
+def test_make_norm(kind, spatial, cls):
+    assert isinstance(make_norm(kind, 32, spatial=spatial), cls)
+
+
+# --- datos -------------------------------------------------------------------------------------
+
+
+def test_to_image_tensor_matches_torchvision():
+    (x, _), _ = bncourse.load_cifar10()
+    images = x[:16]
+    reference = transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]
+    )
+    expected = torch.stack([reference(img) for img in images])
+    got = to_image_tensor(images, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    assert got.shape == (16, 3, 32, 32) and got.dtype == torch.float32
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+    standardized = transforms.Normalize(bncourse.CIFAR10_MEAN, bncourse.CIFAR10_STD)
+    torch.testing.assert_close(
+        to_image_tensor(images, bncourse.CIFAR10_MEAN, bncourse.CIFAR10_STD),
+        torch.stack([standardized(transforms.ToTensor()(img)) for img in images]),
+        rtol=0,
+        atol=1e-6,
+    )
+    gray = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    torch.testing.assert_close(
+        to_image_tensor(gray), torch.stack([transforms.ToTensor()(g) for g in gray])
+    )
+
+
+def test_transform_datasets_equal_tensor_datasets(cifar_small):
+    train, test = cifar10_datasets(train_size=400, test_size=200, seed=0)
+    assert len(train) == 400 and len(test) == 200
+    for dataset, tensors in ((train, cifar_small[0]), (test, cifar_small[1])):
+        for i in (0, 17, len(dataset) - 1):
+            image, label = dataset[i]
+            torch.testing.assert_close(image, tensors[i][0], rtol=0, atol=1e-6)
+            assert label == int(tensors[i][1])
+    loader = make_loader(train, 8, num_workers=0)
+    x, y = next(iter(loader))
+    assert x.shape == (8, 3, 32, 32) and y.dtype == torch.int64
+
+
+def test_subsets_and_mnist_shapes():
+    train, test = mnist_tensors(train_size=100, test_size=50)
+    assert train.tensors[0].shape == (100, 784) and test.tensors[0].shape == (50, 784)
+    assert float(train.tensors[0].min()) >= 0.0 and float(train.tensors[0].max()) <= 1.0
+    image_train, _ = mnist_tensors(train_size=100, test_size=50, flatten=False)
+    assert image_train.tensors[0].shape == (100, 1, 28, 28)
+    assert np.bincount(train.tensors[1].numpy(), minlength=10).min() >= 8
+
+
+def test_make_loader_is_reproducible(cifar_small):
+    train, _ = cifar_small
+    first = [y for _, y in make_loader(train, 100, shuffle=True, seed=3)]
+    again = [y for _, y in make_loader(train, 100, shuffle=True, seed=3)]
+    other = [y for _, y in make_loader(train, 100, shuffle=True, seed=4)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+# --- entrenamiento y evaluación ----------------------------------------------------------------
+
+
+def test_fit_lowers_loss_on_real_subset(cifar_small):
+    train, test = cifar_small
+    bncourse.seed_everything(0)
+    model = RecipeCNN("batch")
+    history = fit(
+        model,
+        make_loader(train, 32, shuffle=True, seed=0),
+        make_loader(test, 200),
+        epochs=3,
+        lr=3e-3,
+        verbose=False,
+        label="con BN",
+    )
+    assert history.epoch == [1, 2, 3]
+    assert history.train_loss[-1] < 0.85 * history.train_loss[0]
+    assert history.test_loss[-1] < history.test_loss[0]
+    assert history.test_accuracy[-1] > 0.2  # por encima del azar (0.1)
+    assert model.training
+
+
+def test_fit_linear_schedule_ends_near_zero(cifar_small):
+    train, test = cifar_small
+    model = RecipeCNN("none")
+    optimizer = make_optimizer(model, lr=1e-2)
+    scheduler = make_scheduler(optimizer, "linear", 10)
+    loader = make_loader(train, 40)  # 10 minilotes
+    train_epoch(model, loader, optimizer, scheduler=scheduler)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+    assert make_scheduler(optimizer, "constant", 10) is None
+    history = fit(
+        RecipeCNN("batch"),
+        make_loader(train, 100),
+        make_loader(test, 200),
+        epochs=1,
+        lr_schedule="linear",
+        verbose=False,
+    )
+    assert len(history) == 1
+
+
+def test_same_seed_same_history(cifar_small):
+    train, test = cifar_small
+
+    def run():
+        bncourse.seed_everything(1)
+        return fit(
+            RecipeCNN("batch"),
+            make_loader(train, 50, shuffle=True, seed=1),
+            make_loader(test, 200),
+            epochs=2,
+            verbose=False,
+        )
+
+    a, b = run(), run()
+    for name in ("train_loss", "train_accuracy", "test_loss", "test_accuracy"):
+        assert getattr(a, name) == getattr(b, name)
+
+
+@pytest.mark.parametrize("start_in_training", [True, False])
+def test_evaluate_restores_mode_and_keeps_buffers(cifar_small, start_in_training):
+    train, test = cifar_small
+    model = RecipeCNN("batch")
+    optimizer = make_optimizer(model)
+    train_epoch(model, make_loader(train, 100), optimizer)
+    model.train(start_in_training)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    loss, accuracy = evaluate(model, make_loader(test, 64))
+    assert model.training is start_in_training
+    assert all(m.training is start_in_training for m in model.modules())
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # ni pesos ni búferes
+    assert 0.0 <= accuracy <= 1.0 and np.isfinite(loss)
+    # Evaluar en modo entrenamiento (el error de la receta) sí cambia los búferes.
+    model.train()
+    with torch.no_grad():
+        for x, _ in make_loader(test, 4):
+            model(x)
+    bn = model.features[1]
+    assert int(bn.num_batches_tracked) == int(before["features.1.num_batches_tracked"]) + 50
+    assert not torch.equal(bn.running_mean, before["features.1.running_mean"])
+
+
+def test_evaluate_loss_matches_cross_entropy(cifar_small):
+    _, test = cifar_small
+    model = RecipeCNN("batch").eval()
+    x, y = test.tensors
+    with torch.no_grad():
+        logits = model(x)
+    loss, accuracy = evaluate(model, make_loader(test, 64))
+    assert loss == pytest.approx(float(F.cross_entropy(logits, y)), rel=1e-5)
+    assert accuracy == pytest.approx(float((logits.argmax(1) == y).float().mean()))
+
+
+# --- entradas incorrectas: errores claros en español -------------------------------------------
+
+
+def test_bad_images_for_to_image_tensor():
+    with pytest.raises(TypeError, match="debe ser de tipo uint8"):
+        to_image_tensor(np.zeros((2, 32, 32, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="debe tener 3 o 4 dimensiones"):
+        to_image_tensor(np.zeros((32, 32), dtype=np.uint8))
+    with pytest.raises(ValueError, match="1 o 3 canales"):
+        to_image_tensor(np.zeros((2, 32, 32, 2), dtype=np.uint8))
+    with pytest.raises(ValueError, match="deben darse juntos"):
+        to_image_tensor(np.zeros((2, 32, 32, 3), dtype=np.uint8), mean=(0.5, 0.5, 0.5))
+    with pytest.raises(ValueError, match="secuencia de 3 números"):
+        to_image_tensor(np.zeros((2, 32, 32, 3), dtype=np.uint8), (0.5,), (0.5,))
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        to_image_tensor(torch.zeros(2, 32, 32, 3, dtype=torch.uint8))
+
+
+def test_bad_images_for_models():
+    model = RecipeCNN("batch")
+    with pytest.raises(ValueError, match=r"RecipeCNN espera imágenes \(N, 3, 32, 32\)"):
+        model(torch.zeros(4, 32, 32, 3))
+    with pytest.raises(ValueError, match="RecipeCNN espera imágenes"):
+        model(torch.zeros(4, 3, 28, 28))
+    with pytest.raises(TypeError, match="tensor real"):
+        model(torch.zeros(4, 3, 32, 32, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="al menos 2 ejemplos"):
+        model(torch.zeros(1, 3, 32, 32))
+    assert model.eval()(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
+    with pytest.raises(ValueError, match=r"MLP espera entradas \(N, 784\)"):
+        MLP()(torch.zeros(4, 28, 28))
+    with pytest.raises(TypeError, match="tensor real"):
+        MLP()(torch.zeros(4, 784, dtype=torch.int64))
+
+
+def test_bad_labels():
+    images = np.zeros((3, 32, 32, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="entre 0 y 9"):
+        ImageArrayDataset(images, np.array([0, 1, 10]))
+    with pytest.raises(ValueError, match="una etiqueta por imagen"):
+        ImageArrayDataset(images, np.array([0, 1]))
+    with pytest.raises(TypeError, match="de tipo integer"):
+        ImageArrayDataset(images, np.array([0.0, 1.0, 2.0]))
+    bad = torch.utils.data.TensorDataset(torch.zeros(6, 3, 32, 32), torch.tensor([0, 1, 2, 3, 4, 12]))
+    model = RecipeCNN("batch")
+    with pytest.raises(ValueError, match="Las etiquetas deben estar entre 0 y 9"):
+        evaluate(model, make_loader(bad, 6))
+    with pytest.raises(ValueError, match="Las etiquetas deben estar entre 0 y 9"):
+        train_epoch(model, make_loader(bad, 6), make_optimizer(model))
+    negative = torch.utils.data.TensorDataset(torch.zeros(2, 3, 32, 32), torch.tensor([-1, 0]))
+    with pytest.raises(ValueError, match="entre 0 y 9; se encontraron valores entre -1 y 0"):
+        evaluate(model, make_loader(negative, 2))
+    floats = torch.utils.data.TensorDataset(torch.zeros(2, 3, 32, 32), torch.tensor([0.0, 1.0]))
+    with pytest.raises(TypeError, match="deben ser enteras"):
+        evaluate(model, make_loader(floats, 2))
+
+
+def test_bad_arguments():
+    model = RecipeCNN("none")
+    with pytest.raises(ValueError, match="«norm» debe ser una de estas opciones"):
+        RecipeCNN("batchnorm")
+    with pytest.raises(TypeError, match="torch.utils.data.Dataset"):
+        make_loader(np.zeros((4, 3)), 2)
+    with pytest.raises(ValueError, match="«batch_size» debe ser mayor o igual que 1"):
+        make_loader(torch.utils.data.TensorDataset(torch.zeros(2)), 0)
+    with pytest.raises(TypeError, match="torch.utils.data.DataLoader"):
+        evaluate(model, [(torch.zeros(2, 3, 32, 32), torch.zeros(2, dtype=torch.int64))])
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        count_parameters("red")
+    with pytest.raises(ValueError, match="«lr_schedule» debe ser una de estas opciones"):
+        make_scheduler(make_optimizer(model), "cosine", 10)
+    with pytest.raises(ValueError, match="«mean» debe ser una secuencia de 1 o 3 números"):
+        recipe_transform(mean=0.5)
+    with pytest.raises(TypeError, match="«transform» debe ser una función"):
+        ImageArrayDataset(np.zeros((1, 32, 32, 3), dtype=np.uint8), np.array([0]), transform=3)
+    with pytest.raises(ValueError, match="«train_size» debe ser mayor o igual que 10"):
+        cifar10_tensors(train_size=5)
