@@ -98,7 +98,9 @@ def test_parameter_count_matches_recipe():
     assert count_parameters(recipe) == RECIPE_PARAMETERS
     assert count_parameters(RecipeCNN("batch")) == RECIPE_PARAMETERS
     assert count_parameters(RecipeCNN("none")) == RECIPE_PARAMETERS - BN_PARAMETERS
-    assert count_parameters(RecipeCNN("batch", bias=False)) == RECIPE_PARAMETERS - (32 + 64 + 64 + 64)
+    assert count_parameters(RecipeCNN("batch", bias=False)) == RECIPE_PARAMETERS - (
+        32 + 64 + 64 + 64
+    )
     # Los búferes de BN no son parámetros.
     buffers = sum(b.numel() for b in RecipeCNN("batch").buffers())
     assert buffers == 2 * (32 + 64 + 64 + 64) + 4
@@ -118,7 +120,9 @@ def test_same_seed_same_initial_weights_as_recipe_and_without_bn():
         assert torch.equal(a, b)
     # Sin BN: las mismas convoluciones y capas densas, tensor a tensor.
     weights = lambda m: [  # noqa: E731
-        p for n, p in m.named_parameters() if not isinstance(_module(m, n), nn.BatchNorm2d | nn.BatchNorm1d)
+        p
+        for n, p in m.named_parameters()
+        if not isinstance(_module(m, n), nn.BatchNorm2d | nn.BatchNorm1d)
     ]
     for a, b in zip(weights(with_bn), weights(without_bn), strict=True):
         assert torch.equal(a, b)
@@ -337,7 +341,9 @@ def test_bad_images_for_models():
         model(torch.zeros(4, 3, 28, 28))
     with pytest.raises(TypeError, match="tensor real"):
         model(torch.zeros(4, 3, 32, 32, dtype=torch.uint8))
-    with pytest.raises(ValueError, match="al menos 2 ejemplos"):
+    # Un solo ejemplo en modo entrenamiento: BatchNorm1d no puede estimar la varianza y PyTorch
+    # lo rechaza con su propio error (el capítulo de desventajas lo muestra y lo explica).
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
         model(torch.zeros(1, 3, 32, 32))
     assert model.eval()(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
     with pytest.raises(ValueError, match=r"MLP espera entradas \(N, 784\)"):
@@ -352,9 +358,11 @@ def test_bad_labels():
         ImageArrayDataset(images, np.array([0, 1, 10]))
     with pytest.raises(ValueError, match="una etiqueta por imagen"):
         ImageArrayDataset(images, np.array([0, 1]))
-    with pytest.raises(TypeError, match="de tipo integer"):
+    with pytest.raises(TypeError, match="entero"):
         ImageArrayDataset(images, np.array([0.0, 1.0, 2.0]))
-    bad = torch.utils.data.TensorDataset(torch.zeros(6, 3, 32, 32), torch.tensor([0, 1, 2, 3, 4, 12]))
+    bad = torch.utils.data.TensorDataset(
+        torch.zeros(6, 3, 32, 32), torch.tensor([0, 1, 2, 3, 4, 12])
+    )
     model = RecipeCNN("batch")
     with pytest.raises(ValueError, match="Las etiquetas deben estar entre 0 y 9"):
         evaluate(model, make_loader(bad, 6))

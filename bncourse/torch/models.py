@@ -146,7 +146,6 @@ class RecipeCNN(nn.Module):
             )
         if not torch.is_floating_point(x):
             raise TypeError(f"RecipeCNN espera un tensor real (float); recibió {x.dtype}.")
-        _check_batch_for_bn(self, x)
         return self.classifier(self.features(x))
 
 
@@ -234,21 +233,9 @@ class MLP(nn.Module):
             )
         if not torch.is_floating_point(x):
             raise TypeError(f"MLP espera un tensor real (float); recibió {x.dtype}.")
-        _check_batch_for_bn(self, x)
         for block in self.hidden:
             x = block(x)
         return self.output(x)
-
-
-def _check_batch_for_bn(model: nn.Module, x: torch.Tensor) -> None:
-    # BatchNorm1d en modo entrenamiento no puede normalizar un minilote de un solo ejemplo (su
-    # varianza es 0 y PyTorch lanza un error en inglés): lo decimos antes, en español.
-    if model.training and model.norm == "batch" and x.shape[0] < 2:
-        raise ValueError(
-            "Con BN en modo entrenamiento cada minilote necesita al menos 2 ejemplos; se recibió "
-            f"{x.shape[0]}. Para predecir ejemplos sueltos, ponga el modelo en modo evaluación "
-            "con model.eval()."
-        )
 
 
 def _largest_divisor(n: int, limit: int) -> int:
