@@ -2,6 +2,7 @@
 #
 #   make book     instala (si hace falta) y renderiza el libro en _build/html, sin ejecutar nada
 #   make test     instala (si hace falta) y ejecuta todas las comprobaciones, cuadernos incluidos
+#                 (lint, spelling, unit, notebooks, book-check y browser, en ese orden)
 #   make lab      abre Jupyter Lab sobre el libro
 #   make execute  vuelve a ejecutar los cuadernos y guarda sus salidas (así se actualizan)
 #   make bench    tabla de tiempos de ejecución por cuaderno y pruebas de rendimiento
@@ -36,10 +37,11 @@ endif
 
 NOTEBOOKS = $(shell $(PY) tests/book_files.py notebooks)
 
-.PHONY: help venv book test lint unit notebooks book-check lab execute bench clean distclean
+.PHONY: help venv book test lint unit notebooks book-check browser spelling lab execute bench \
+	clean distclean
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# *//'
+	@sed -n '3,9p' Makefile | sed 's/^#   //'
 
 venv:
 	@want=$$(sha256sum requirements.txt | cut -d' ' -f1); \
@@ -57,8 +59,10 @@ book: venv
 lint: venv
 	$(VENV)/bin/ruff check bncourse tests book
 
+# Las pruebas marcadas browser y spelling tienen su propia etapa (necesitan Chromium, hunspell
+# y, las primeras, el libro construido).
 unit: venv
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q -m "not browser and not spelling"
 
 notebooks: venv
 	$(PY) -m pytest $(NBVAL_FLAGS) -q $(NOTEBOOKS)
@@ -67,11 +71,22 @@ book-check: venv
 	rm -rf _build/html
 	$(VENV)/bin/jupyter-book build . $(BOOK_FLAGS)
 
+# El sitio en Chromium sin interfaz (tests/site_check.py); capturas en _build/screenshots/.
+browser: venv
+	@[ -f _build/html/index.html ] || $(MAKE) --no-print-directory book-check
+	$(PY) -m pytest tests -q -m browser
+
+# Ortografía con hunspell (tests/spelling.py) y la lista tests/wordlist-es.txt.
+spelling: venv
+	$(PY) -m pytest tests -q -m spelling
+
 test: venv
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory spelling
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory notebooks
 	$(MAKE) --no-print-directory book-check
+	$(MAKE) --no-print-directory browser
 
 lab: venv
 	$(VENV)/bin/jupyter lab book

@@ -13,6 +13,16 @@ from typing import Any
 
 import numpy as np
 
+# Nombres en español de las categorías de tipos de NumPy (con el nombre de NumPy entre paréntesis).
+_DTYPE_NAMES = {
+    np.integer: "entero (integer)",
+    np.signedinteger: "entero con signo (signedinteger)",
+    np.unsignedinteger: "entero sin signo (unsignedinteger)",
+    np.floating: "real de coma flotante (floating)",
+    np.number: "numérico (number)",
+    np.bool_: "booleano (bool)",
+}
+
 
 def describe(value: Any) -> str:
     """Describe brevemente un valor para los mensajes de error."""
@@ -101,12 +111,17 @@ def check_array(
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if value.ndim not in allowed:
             expected = " o ".join(str(d) for d in allowed)
+            noun = "dimensión" if allowed == (1,) else "dimensiones"
             raise ValueError(
-                f"«{name}» debe tener {expected} dimensiones; tiene {value.ndim} "
-                f"(forma {value.shape})."
+                f"«{name}» debe tener {expected} {noun}; tiene {value.ndim} (forma {value.shape})."
             )
     if dtype is not None and not np.issubdtype(value.dtype, dtype):
-        expected = getattr(dtype, "__name__", str(dtype))
+        expected = _DTYPE_NAMES.get(dtype)
+        if expected is None:
+            try:
+                expected = str(np.dtype(dtype))
+            except TypeError:
+                expected = getattr(dtype, "__name__", str(dtype))
         raise TypeError(f"«{name}» debe ser de tipo {expected}; es de tipo {value.dtype}.")
     if finite and np.issubdtype(value.dtype, np.number) and not np.all(np.isfinite(value)):
         bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))

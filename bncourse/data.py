@@ -22,8 +22,10 @@ cómo resolverlo.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
+import http.client
 import io
 import os
 import pickle
@@ -31,7 +33,10 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+import warnings
+import zipfile
+import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,9 +130,31 @@ _CIFAR_MIRRORS = ("https://www.cs.toronto.edu/~kriz/",)
 _CIFAR_ARCHIVE = _Archive("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a")
 
 _SPECS = {
-    "mnist": {"npz": "mnist.npz", "image_shape": (28, 28), "num_classes": 10},
-    "cifar10": {"npz": "cifar10.npz", "image_shape": (32, 32, 3), "num_classes": 10},
+    "mnist": {"name": "MNIST", "npz": "mnist.npz", "image_shape": (28, 28), "num_classes": 10},
+    "cifar10": {
+        "name": "CIFAR-10",
+        "npz": "cifar10.npz",
+        "image_shape": (32, 32, 3),
+        "num_classes": 10,
+    },
 }
+
+_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+# Errores que puede dar la lectura de un archivo dañado (además de los de E/S).
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    OverflowError,
+    zipfile.BadZipFile,
+    zlib.error,
+    tarfile.TarError,
+    pickle.UnpicklingError,
+)
+# Errores de una descarga fallida o cortada.
+_NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError, ValueError)
 
 # Punto de entrada de la red; las pruebas lo sustituyen para trabajar sin conexión.
 _urlopen: Callable[..., object] = urllib.request.urlopen
@@ -163,7 +190,9 @@ def default_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get(ENV_VAR, "").strip()
     if env:
         return Path(env).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    cache = os.environ.get("XDG_CACHE_HOME", "").strip()
+    if not cache or not os.path.isabs(cache):  # la especificación XDG ignora rutas relativas
+        cache = str(Path.home() / ".cache")
     return Path(cache) / "bncourse"
 
 
@@ -180,18 +209,46 @@ def _digest(path: Path, algorithm: str) -> str:
     return h.hexdigest()
 
 
-def _verify_archive(path: Path, archive: _Archive) -> None:
-    """Verifica la suma publicada del archivo; no lo abre de ninguna otra forma."""
+def _checksum_mismatch(path: Path, archive: _Archive) -> str | None:
+    """Describe en qué difiere la suma de ``path`` de la publicada; ``None`` si coincide.
+
+    Solo lee los bytes del archivo: no lo descomprime ni lo deserializa.
+    """
     checks = [("md5", archive.md5)] + ([("sha256", archive.sha256)] if archive.sha256 else [])
     for algorithm, expected in checks:
         got = _digest(path, algorithm)
         if got != expected:
-            raise DataError(
-                f"El archivo {path} no tiene la suma de comprobación publicada "
-                f"({algorithm} esperado {expected}, obtenido {got}): está incompleto o dañado. "
-                "No se ha borrado; muévalo o bórrelo usted y vuelva a descargarlo, o apunte "
-                f"{ENV_VAR} a una carpeta con una copia correcta."
-            )
+            return f"{algorithm} esperado {expected}, obtenido {got}"
+    return None
+
+
+def _verify_archive(path: Path, archive: _Archive) -> None:
+    """Verifica la suma publicada de un archivo ya presente; no lo abre de ninguna otra forma."""
+    try:
+        mismatch = _checksum_mismatch(path, archive)
+    except OSError as exc:
+        raise DataError(
+            f"No se pudo leer {path}: {exc}. Compruebe que es un archivo legible o sustitúyalo "
+            "por una copia correcta."
+        ) from exc
+    if mismatch is not None:
+        raise DataError(
+            f"El archivo {path} no tiene la suma de comprobación publicada ({mismatch}): está "
+            "incompleto o dañado. No se ha borrado; muévalo o bórrelo usted y vuelva a "
+            f"descargarlo, o apunte {ENV_VAR} a una carpeta con una copia correcta."
+        )
+
+
+def _file_mode() -> int:
+    """Permisos de un archivo nuevo según la umask del proceso (``0o644`` si no se puede leer)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o644
 
 
 def _write_new_file(
@@ -216,17 +273,29 @@ def _write_new_file(
             os.fsync(fh.fileno())
         if verify is not None:
             verify(tmp)
+        os.chmod(tmp, _file_mode())  # mkstemp crea el temporal con permisos 0600
         try:
-            os.link(tmp, path)
+            os.link(tmp, path)  # atómico y falla si el destino ya existe: nunca sobrescribe
         except FileExistsError:
             pass
+        except OSError as exc:
+            # Sistemas de archivos sin enlaces duros (FAT, algunos montajes de red): renombrar
+            # también es atómico, pero reemplazaría un destino existente, así que se comprueba
+            # antes que no exista.
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+                raise
+            if not os.path.lexists(path):
+                os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
 def _download(archive: _Archive, mirrors: tuple[str, ...], target: Path) -> None:
     """Descarga ``archive`` a ``target`` con barra de progreso y suma verificada."""
-    from tqdm.auto import tqdm
+    with warnings.catch_warnings():
+        # Sin ipywidgets, tqdm.auto avisa en Jupyter y usa la barra de texto: basta con esa.
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
 
     errors = []
     for mirror in mirrors:
@@ -242,13 +311,19 @@ def _download(archive: _Archive, mirrors: tuple[str, ...], target: Path) -> None
                         fh.write(block)
                         bar.update(len(block))
 
+        def verify(tmp: Path) -> None:
+            mismatch = _checksum_mismatch(tmp, archive)
+            if mismatch is not None:
+                raise DataError(
+                    f"la descarga no coincide con la suma publicada ({mismatch}); se ha "
+                    "descartado sin abrirla"
+                )
+
         try:
-            _write_new_file(target, write, lambda tmp: _verify_archive(tmp, archive))
+            _write_new_file(target, write, verify)
             return
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            errors.append(f"{url}: {exc}")
-        except DataError as exc:
-            errors.append(f"{url}: {exc}")
+        except (*_NETWORK_ERRORS, DataError) as exc:
+            errors.append(f"{url}: {str(exc) or type(exc).__name__}")
     raise DataError(
         f"No se pudo descargar {archive.filename} desde ninguna réplica:\n  " + "\n  ".join(errors)
     )
@@ -264,7 +339,7 @@ def _read_idx(path: Path, expected_ndim: int) -> np.ndarray:
     try:
         with gzip.open(path, "rb") as fh:
             data = fh.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataError(
             f"No se pudo descomprimir {path}: {exc}. Sustituya el archivo por una copia correcta."
         ) from exc
@@ -272,7 +347,9 @@ def _read_idx(path: Path, expected_ndim: int) -> np.ndarray:
         raise DataError(f"{path} no es un archivo IDX de bytes sin signo (cabecera inválida).")
     ndim = data[3]
     if ndim != expected_ndim:
-        raise DataError(f"{path} tiene {ndim} dimensiones; se esperaban {expected_ndim}.")
+        found = "1 dimensión" if ndim == 1 else f"{ndim} dimensiones"
+        expected = "se esperaba 1" if expected_ndim == 1 else f"se esperaban {expected_ndim}"
+        raise DataError(f"{path} tiene {found} según su cabecera IDX; {expected}.")
     header = 4 + 4 * ndim
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected_size = int(np.prod(shape))
@@ -317,21 +394,42 @@ def _read_cifar_tar(path: Path) -> dict[str, np.ndarray]:
                 fh = tar.extractfile(members[name])
                 assert fh is not None
                 batches[name] = _NumpyOnlyUnpickler(io.BytesIO(fh.read()), encoding="bytes").load()
-    except (tarfile.TarError, OSError, EOFError, pickle.UnpicklingError, ValueError) as exc:
+    except DataError:
+        raise
+    except _READ_ERRORS as exc:
         raise DataError(
             f"No se pudo leer {path}: {exc}. Sustituya el archivo por una copia correcta."
         ) from exc
 
     def unpack(batch: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
+        where = f"El lote «{name}» de {path}"
+        if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+            raise DataError(
+                f"{where} no tiene el formato oficial: se esperaba un diccionario con las claves "
+                "b'data' y b'labels'."
+            )
+        data = batch[b"data"]
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+            raise DataError(
+                f"{where} no tiene el formato oficial: b'data' debe ser un arreglo uint8; es "
+                f"{describe(data)}."
+            )
         try:
-            data = np.asarray(batch[b"data"], dtype=np.uint8)
-            labels = np.asarray(batch[b"labels"], dtype=np.int64)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"El lote «{name}» de {path} no tiene el formato oficial.") from exc
+            labels = np.asarray(batch[b"labels"])
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{where} no tiene etiquetas legibles: {exc}.") from exc
+        if labels.ndim != 1 or not (labels.size == 0 or np.issubdtype(labels.dtype, np.integer)):
+            raise DataError(
+                f"{where} no tiene el formato oficial: b'labels' debe ser una lista de etiquetas "
+                f"enteras; es {describe(labels)}."
+            )
         if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
-            raise DataError(f"El lote «{name}» de {path} tiene una forma inesperada {data.shape}.")
+            raise DataError(
+                f"{where} tiene una forma inesperada: b'data' {data.shape} y {len(labels)} "
+                "etiquetas; se esperaban (N, 3072) y N etiquetas."
+            )
         # Formato oficial: filas de 3072 bytes, canal a canal (R, G, B), 32x32 cada uno.
-        return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
+        return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels.astype(np.int64)
 
     train = [unpack(batches[n], n) for n in names]
     x_test, y_test = unpack(batches["test_batch"], "test_batch")
@@ -343,63 +441,78 @@ def _read_cifar_tar(path: Path) -> dict[str, np.ndarray]:
     }
 
 
-def _validate(arrays: dict[str, np.ndarray], dataset: str, source: Path) -> dict[str, np.ndarray]:
-    """Comprueba formas, tipo y rango de etiquetas; devuelve etiquetas como vectores uint8."""
+def _validate(
+    arrays: dict[str, np.ndarray], dataset: str, source: Path | Mapping[str, Path]
+) -> dict[str, np.ndarray]:
+    """Comprueba formas, tipo y rango de etiquetas; devuelve etiquetas como vectores uint8.
+
+    ``source`` es el archivo del que salen los arreglos, o un diccionario clave -> archivo cuando
+    cada arreglo viene de un archivo distinto (MNIST), para que el error nombre el culpable.
+    """
     spec = _SPECS[dataset]
     image_shape = spec["image_shape"]
+    expected = "(N, " + ", ".join(str(s) for s in image_shape) + ")"
     out = {}
     for split in ("train", "test"):
         x = arrays[f"x_{split}"]
         y = arrays[f"y_{split}"]
+        x_src, y_src = (
+            (source[f"x_{split}"], source[f"y_{split}"])
+            if isinstance(source, Mapping)
+            else (source, source)
+        )
         if x.dtype != np.uint8:
             raise DataError(
-                f"{source}: «x_{split}» es de tipo {x.dtype}; se esperaba uint8 (valores 0-255)."
+                f"{x_src}: «x_{split}» es de tipo {x.dtype}; se esperaba uint8 (valores 0-255)."
             )
         if x.ndim != 1 + len(image_shape) or x.shape[1:] != image_shape:
-            raise DataError(
-                f"{source}: «x_{split}» tiene forma {x.shape}; se esperaba (N, "
-                + ", ".join(str(s) for s in image_shape)
-                + ")."
-            )
+            raise DataError(f"{x_src}: «x_{split}» tiene forma {x.shape}; se esperaba {expected}.")
+        if len(x) == 0:
+            raise DataError(f"{x_src}: «x_{split}» está vacío; se esperaba al menos una imagen.")
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
         if y.ndim != 1 or len(y) != len(x):
             raise DataError(
-                f"{source}: «y_{split}» tiene forma {y.shape}; se esperaba ({len(x)},), una "
+                f"{y_src}: «y_{split}» tiene forma {y.shape}; se esperaba ({len(x)},), una "
                 "etiqueta por imagen."
             )
         if not np.issubdtype(y.dtype, np.integer):
-            raise DataError(f"{source}: «y_{split}» es de tipo {y.dtype}; se esperaban enteros.")
-        if len(y) and (y.min() < 0 or y.max() >= spec["num_classes"]):
+            raise DataError(f"{y_src}: «y_{split}» es de tipo {y.dtype}; se esperaban enteros.")
+        if y.min() < 0 or y.max() >= spec["num_classes"]:
             raise DataError(
-                f"{source}: «y_{split}» contiene etiquetas entre {y.min()} y {y.max()}; se "
+                f"{y_src}: «y_{split}» contiene etiquetas entre {y.min()} y {y.max()}; se "
                 f"esperaban enteros entre 0 y {spec['num_classes'] - 1}."
             )
-        if len(x) == 0:
-            raise DataError(f"{source}: «x_{split}» está vacío.")
         out[f"x_{split}"] = x
         out[f"y_{split}"] = y.astype(np.uint8)
     return out
 
 
 def _read_npz(path: Path, dataset: str) -> dict[str, np.ndarray]:
-    keys = ("x_train", "y_train", "x_test", "y_test")
+    keys = _KEYS
+    advice = (
+        f"no se ha borrado: sustitúyalo por una copia correcta o apunte {ENV_VAR} a otra carpeta."
+    )
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataError(
+                f"No se pudo leer {path}: contiene un único arreglo (formato .npy), no un .npz "
+                f"con las claves {', '.join(keys)}; {advice}"
+            )
+        with loaded as npz:
             missing = [k for k in keys if k not in npz.files]
             if missing:
                 raise DataError(
                     f"{path} no contiene las claves {', '.join(missing)}; se esperaban "
-                    f"{', '.join(keys)}. Sustituya el archivo por una copia correcta."
+                    f"{', '.join(keys)}. El archivo {advice}"
                 )
             arrays = {k: npz[k] for k in keys}
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, KeyError) as exc:
+    except _READ_ERRORS as exc:
         raise DataError(
-            f"No se pudo leer {path}: {exc}. El archivo está dañado o no es un .npz; no se ha "
-            "borrado: sustitúyalo por una copia correcta o apunte "
-            f"{ENV_VAR} a otra carpeta."
+            f"No se pudo leer {path}: {exc}. El archivo está dañado o no es un .npz; {advice}"
         ) from exc
     return _validate(arrays, dataset, path)
 
@@ -416,6 +529,11 @@ def _load(dataset: str, data_dir, download: bool, builders) -> tuple:
     check_bool(download, "download")
     root = default_data_dir(data_dir)
     spec = _SPECS[dataset]
+    if root.exists() and not root.is_dir():
+        raise DataError(
+            f"La carpeta de datos {root} no es una carpeta, sino un archivo. Indique una carpeta "
+            f"con el argumento data_dir o con la variable de entorno {ENV_VAR}."
+        )
     npz_path = root / spec["npz"]
     if npz_path.is_file():
         return _split(_read_npz(npz_path, dataset))
@@ -427,7 +545,7 @@ def _load(dataset: str, data_dir, download: bool, builders) -> tuple:
     missing = [key for key, path in paths.items() if not path.is_file()]
     if missing and not download:
         raise DataError(
-            f"No se encontraron los datos de {dataset}. Se buscó en:\n  "
+            f"No se encontraron los datos de {spec['name']}. Se buscó en:\n  "
             + "\n  ".join(str(p) for p in looked)
             + "\n"
             + _HOW_TO_PROVIDE.format(npz=spec["npz"])
@@ -440,15 +558,16 @@ def _load(dataset: str, data_dir, download: bool, builders) -> tuple:
             _download(archive, mirrors, path)
         except DataError as exc:
             raise DataError(
-                f"No se encontraron los datos de {dataset} y no se pudieron descargar. Se buscó "
-                "en:\n  "
+                f"No se encontraron los datos de {spec['name']} y no se pudieron descargar. "
+                "Se buscó en:\n  "
                 + "\n  ".join(str(p) for p in looked)
                 + f"\n{exc}\n"
                 + _HOW_TO_PROVIDE.format(npz=spec["npz"])
             ) from exc
-    for path, archive, _ in archives.values():
+    # Verificar (otra vez, si se acaba de descargar) antes de descomprimir o deserializar nada.
+    for path, archive in {path: archive for path, archive, _ in archives.values()}.items():
         _verify_archive(path, archive)
-    arrays = _validate(build(paths), dataset, root)
+    arrays = _validate(build(paths), dataset, paths)
     try:
         _save_npz(npz_path, arrays)
     except OSError:
@@ -520,8 +639,9 @@ def load_cifar10(
 
     def builders(root: Path):
         path = root / _CIFAR_ARCHIVE.filename
-        archives = {"archive": (path, _CIFAR_ARCHIVE, _CIFAR_MIRRORS)}
-        return archives, lambda paths: _read_cifar_tar(paths["archive"])
+        # Los cuatro arreglos salen del mismo archivo (se descarga y se verifica una sola vez).
+        archives = {key: (path, _CIFAR_ARCHIVE, _CIFAR_MIRRORS) for key in _KEYS}
+        return archives, lambda paths: _read_cifar_tar(paths["x_train"])
 
     return _load("cifar10", data_dir, download, builders)
 
@@ -548,10 +668,14 @@ def stratified_indices(labels: np.ndarray, size: int, *, seed: int = 0) -> np.nd
         Semilla del generador de NumPy que elige los ejemplos de cada clase.
     """
     labels = check_array(labels, "labels", ndim=1, dtype=np.integer)
+    if labels.size == 0:
+        raise ValueError("«labels» está vacío; se esperaba al menos una etiqueta.")
     size = check_int(size, "size", minimum=1, maximum=len(labels))
     seed = check_int(seed, "seed", minimum=0)
     if labels.min() < 0:
-        raise ValueError("«labels» debe contener etiquetas enteras no negativas.")
+        raise ValueError(
+            f"«labels» debe contener etiquetas enteras no negativas; la menor es {labels.min()}."
+        )
     classes, counts = np.unique(labels, return_counts=True)
     exact = counts * size / len(labels)
     quota = np.floor(exact).astype(int)
@@ -575,6 +699,10 @@ def stratified_subset(
     Véase :func:`stratified_indices`.
     """
     x = check_array(x, "x")
+    if x.ndim == 0:
+        raise ValueError(
+            "«x» debe tener al menos una dimensión (un ejemplo por fila); es un escalar."
+        )
     y = check_array(y, "y", ndim=1, dtype=np.integer)
     if len(x) != len(y):
         raise ValueError(

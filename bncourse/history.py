@@ -8,9 +8,10 @@ sirven para los dos marcos. Las exactitudes se guardan como fracciones entre 0 y
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
-from ._checks import check_float
+from ._checks import check_float, describe
 
 __all__ = ["METRICS", "History"]
 
@@ -44,10 +45,13 @@ class History:
 
     def __post_init__(self) -> None:
         if not isinstance(self.label, str):
-            raise TypeError(f"«label» debe ser una cadena; se recibió {self.label!r}.")
-        lengths = {len(getattr(self, name)) for name in ("epoch", *METRICS, "seconds")}
-        if len(lengths) > 1:
-            raise ValueError("Todas las listas de un History deben tener la misma longitud.")
+            raise TypeError(f"«label» debe ser una cadena; se recibió {describe(self.label)}.")
+        lengths = {name: len(getattr(self, name)) for name in ("epoch", *METRICS, "seconds")}
+        if len(set(lengths.values())) > 1:
+            found = ", ".join(f"{name}={n}" for name, n in lengths.items())
+            raise ValueError(
+                f"Todas las listas de un History deben tener la misma longitud; tienen {found}."
+            )
 
     def __len__(self) -> int:
         return len(self.epoch)
@@ -61,7 +65,12 @@ class History:
         test_accuracy: float,
         seconds: float,
     ) -> None:
-        """Añade las métricas de una época (la época se numera sola)."""
+        """Añade las métricas de una época (la época se numera sola).
+
+        Las exactitudes son fracciones entre 0 y 1 y ``seconds`` es el tiempo acumulado (≥ 0).
+        Las pérdidas pueden ser ``nan`` o infinitas: así queda registrado un entrenamiento que
+        diverge. Se aceptan números de Python y escalares de NumPy (``np.float32``, ...).
+        """
         values = {
             "train_loss": train_loss,
             "train_accuracy": train_accuracy,
@@ -71,8 +80,8 @@ class History:
         for name, value in values.items():
             if name.endswith("accuracy"):
                 check_float(value, name, minimum=0.0, maximum=1.0)
-            elif isinstance(value, bool) or not isinstance(value, int | float):
-                raise TypeError(f"«{name}» debe ser un número real; se recibió {value!r}.")
+            elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"«{name}» debe ser un número real; se recibió {describe(value)}.")
         seconds = check_float(seconds, "seconds", minimum=0.0)
         self.epoch.append(len(self.epoch) + 1)
         for name, value in values.items():

@@ -85,16 +85,26 @@ def image_grid(
     """
     import matplotlib.pyplot as plt
 
-    images = check_array(images, "images", ndim=(3, 4), finite=True)
+    images = check_array(images, "images", ndim=(3, 4), dtype=np.number, finite=True)
     if images.ndim == 4 and images.shape[-1] != 3:
         raise ValueError(
             f"«images» con 4 dimensiones debe tener 3 canales al final (N, H, W, 3); tiene forma "
             f"{images.shape}."
         )
+    if images.ndim == 4 and images.size:
+        low, high = (0.0, 1.0) if np.issubdtype(images.dtype, np.floating) else (0, 255)
+        if images.min() < low or images.max() > high:
+            raise ValueError(
+                f"«images» en color de tipo {images.dtype} debe tener valores entre {low} y "
+                f"{high}; tiene valores entre {images.min()} y {images.max()} (¿falta deshacer "
+                "la normalización?)."
+            )
     n = len(images)
     if not 1 <= n <= 200:
         raise ValueError(f"«images» debe contener entre 1 y 200 imágenes; contiene {n}.")
     ncols = check_int(ncols, "ncols", minimum=1, maximum=50)
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"«title» debe ser una cadena o None; se recibió {describe(title)}.")
     if labels is not None:
         labels = check_array(labels, "labels", ndim=1, dtype=np.integer)
         if len(labels) != n:
@@ -106,9 +116,16 @@ def image_grid(
             raise TypeError(
                 f"«class_names» debe ser una secuencia de nombres; se recibió {describe(class_names)}."
             )
+        if not all(isinstance(c, str) for c in class_names):
+            raise TypeError("«class_names» debe contener solo cadenas (un nombre por clase).")
         if labels is None:
             raise ValueError("«class_names» solo tiene sentido si se pasan «labels».")
-        if labels.size and labels.max() >= len(class_names):
+        if labels.min() < 0:
+            raise ValueError(
+                f"«labels» debe contener etiquetas no negativas para indexar «class_names»; la "
+                f"menor es {labels.min()}."
+            )
+        if labels.max() >= len(class_names):
             raise ValueError(
                 f"«labels» contiene la etiqueta {labels.max()}, pero «class_names» solo tiene "
                 f"{len(class_names)} nombres."
@@ -164,6 +181,12 @@ def plot_history(
         items = [(histories.label, histories)]
     elif isinstance(histories, Mapping):
         items = list(histories.items())
+        for label, _ in items:
+            if not isinstance(label, str):
+                raise TypeError(
+                    f"Las claves de «histories» deben ser cadenas (etiquetas); se recibió "
+                    f"{describe(label)}."
+                )
     elif isinstance(histories, Sequence) and not isinstance(histories, str):
         items = [(h.label if isinstance(h, History) else "", h) for h in histories]
     else:
@@ -178,11 +201,20 @@ def plot_history(
             raise TypeError(f"Cada historial debe ser un History; se recibió {describe(h)}.")
         if len(h) == 0:
             raise ValueError(f"El historial «{label}» no tiene ninguna época.")
-    if isinstance(metrics, str) or not metrics:
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence):
+        raise TypeError(
+            "«metrics» debe ser una lista o tupla con 'loss' y/o 'accuracy'; se recibió "
+            f"{describe(metrics)}."
+        )
+    if not metrics:
         raise ValueError("«metrics» debe ser una lista no vacía con 'loss' y/o 'accuracy'.")
     for m in metrics:
         if m not in _METRIC_NAMES:
             raise ValueError(f"Métrica desconocida {m!r}; las opciones son 'loss' y 'accuracy'.")
+    if len(set(metrics)) != len(metrics):
+        raise ValueError(f"«metrics» tiene métricas repetidas: {list(metrics)!r}.")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"«title» debe ser una cadena o None; se recibió {describe(title)}.")
 
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.0 * len(metrics), 3.8), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):

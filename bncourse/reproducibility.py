@@ -16,6 +16,9 @@ __all__ = ["seed_everything"]
 def seed_everything(seed: int, *, deterministic: bool = True) -> int:
     """Fija la semilla de ``random``, NumPy y, si ya están importados, PyTorch y TensorFlow.
 
+    También exporta ``PYTHONHASHSEED`` para los subprocesos que se lancen después (el proceso
+    actual ya fijó el suyo al arrancar; el Makefile lo pone a 0).
+
     No importa PyTorch ni TensorFlow: solo actúa sobre los que el proceso ya ha cargado, de
     modo que un capítulo de Keras no carga PyTorch ni al revés. Llámela después de importar el
     marco de trabajo del capítulo.

@@ -3,26 +3,42 @@
 Un barrido recorre una rejilla de configuraciones (por ejemplo, con y sin BN × tasa de
 aprendizaje × semilla), entrena una red por configuración con la función que se le pase y
 reúne los resultados en un ``pandas.DataFrame`` con **una fila por ejecución y época (o paso)**:
-las columnas de la configuración, ``epoch`` o ``step`` y las métricas. Las funciones de dibujo
-de este módulo leen esa tabla, así que sirven igual para PyTorch y para Keras. Este módulo no
-importa ningún marco de aprendizaje profundo: la función de entrenamiento es del capítulo o de
-:mod:`bncourse.torch`.
+las columnas de la configuración, ``epoch`` o ``step`` y las métricas. Las funciones de este
+módulo leen esa tabla, así que sirven igual para PyTorch y para Keras:
+
+- :func:`expand_grid` y :func:`run_sweep` construyen y ejecutan el barrido;
+- :func:`final_rows`, :func:`summarize_final` y :func:`first_reaching` la resumen;
+- :func:`plot_sweep_curves` (métrica frente a época o paso) y :func:`plot_sweep_final` (valor
+  final frente a un parámetro barrido) la dibujan.
+
+Este módulo no importa ningún marco de aprendizaje profundo: la función de entrenamiento es del
+capítulo o de :mod:`bncourse.torch` (p. ej. :class:`bncourse.torch.experiments.MNISTRun`).
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ._checks import check_bool, describe
+from ._checks import check_bool, check_float, describe
 from .history import History
 from .plotting import PALETTE
 
-__all__ = ["expand_grid", "final_rows", "plot_sweep_curves", "plot_sweep_final", "run_sweep"]
+__all__ = [
+    "expand_grid",
+    "final_rows",
+    "first_reaching",
+    "plot_sweep_curves",
+    "plot_sweep_final",
+    "run_sweep",
+    "summarize_final",
+]
 
 _RESERVED = {"epoch", "step", "run", "seconds"}
 
@@ -30,8 +46,12 @@ _RESERVED = {"epoch", "step", "run", "seconds"}
 def expand_grid(**axes: Sequence[Any]) -> list[dict[str, Any]]:
     """Producto cartesiano de los valores de cada eje, en orden: una configuración por elemento.
 
-    ``expand_grid(norm=["none", "batch"], lr=[0.01, 0.1])`` devuelve cuatro diccionarios.
-    Cada eje debe ser una lista o tupla no vacía sin valores repetidos.
+    ``expand_grid(norm=["none", "batch"], lr=[0.01, 0.1])`` devuelve cuatro diccionarios, con
+    el último eje variando más deprisa: ``{"norm": "none", "lr": 0.01}``,
+    ``{"norm": "none", "lr": 0.1}``, ``{"norm": "batch", "lr": 0.01}``, ...
+    Cada eje debe ser una lista o tupla no vacía sin valores repetidos, y ningún eje puede
+    llamarse como una columna reservada de la tabla (``run``, ``epoch``, ``step``,
+    ``seconds``).
     """
     if not axes:
         raise ValueError(
@@ -55,26 +75,62 @@ def expand_grid(**axes: Sequence[Any]) -> list[dict[str, Any]]:
 def _rows_from_result(result: Any, config: Mapping[str, Any]) -> list[dict[str, Any]]:
     if isinstance(result, History):
         rows = [{k: v for k, v in row.items() if k != "label"} for row in result.to_rows()]
-    elif isinstance(result, Iterable) and not isinstance(result, str | bytes | Mapping):
-        rows = [dict(r) for r in result]
-        if not all(isinstance(r, dict) for r in rows):
-            raise TypeError(
-                "La función del barrido debe devolver un History o una lista de diccionarios."
-            )
     elif isinstance(result, Mapping):
         rows = [dict(result)]
+    elif isinstance(result, Iterable) and not isinstance(result, str | bytes):
+        rows = list(result)
+        if not rows or not all(isinstance(r, Mapping) for r in rows):
+            raise TypeError(
+                "La función del barrido debe devolver un History o una lista no vacía de "
+                "diccionarios."
+            )
+        rows = [dict(r) for r in rows]
     else:
         raise TypeError(
             "La función del barrido debe devolver un History, un diccionario o una lista de "
             f"diccionarios; devolvió {describe(result)}."
         )
     for row in rows:
-        clash = set(row) & set(config)
+        clash = set(row) & (set(config) | {"run"})
         if clash:
             raise ValueError(
                 f"Las métricas devueltas repiten columnas de la configuración: {sorted(clash)}."
             )
     return rows
+
+
+def _check_signature(run: Callable[..., Any], keys: Sequence[str]) -> None:
+    """Comprueba, antes de entrenar nada, que ``run`` acepta exactamente esas claves."""
+    try:
+        signature = inspect.signature(run)
+    except (TypeError, ValueError):  # funciones sin firma legible: se confía en ellas
+        return
+    params = signature.parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        accepted = None
+    else:
+        accepted = {
+            p.name
+            for p in params
+            if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        }
+    unknown = sorted(set(keys) - accepted) if accepted is not None else []
+    if unknown:
+        raise ValueError(
+            f"La configuración tiene claves que «run» no acepta: {unknown}. Acepta: "
+            f"{sorted(accepted)}."
+        )
+    missing = sorted(
+        p.name
+        for p in params
+        if p.default is inspect.Parameter.empty
+        and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        and p.name not in keys
+    )
+    if missing:
+        raise ValueError(
+            f"A la configuración le faltan argumentos obligatorios de «run»: {missing}."
+        )
 
 
 def run_sweep(
@@ -85,6 +141,11 @@ def run_sweep(
 ):
     """Ejecuta ``run(**config)`` para cada configuración y devuelve la tabla ordenada.
 
+    Antes de entrenar nada comprueba que todas las configuraciones tienen las mismas claves y
+    que ``run`` las acepta (por su firma), para que un error de escritura no aparezca después
+    de minutos de cálculo. Si una ejecución falla, el error original se propaga con una nota
+    que dice qué configuración lo causó.
+
     Parámetros
     ----------
     configs:
@@ -93,70 +154,179 @@ def run_sweep(
     run:
         Función que entrena con una configuración y devuelve un :class:`~bncourse.History`
         (una fila por época), una lista de diccionarios (una fila por paso, con su columna
-        ``step``) o un diccionario (una sola fila).
+        ``step``) o un diccionario (una sola fila). Debe fijar sus propias semillas (p. ej.
+        con una clave ``seed``) para que el barrido sea reproducible.
     verbose:
         Si es ``True``, imprime una línea por configuración terminada.
 
     Devuelve
     --------
-    ``pandas.DataFrame`` con la columna ``run`` (número de ejecución), las columnas de la
-    configuración y las de las métricas, y el atributo ``attrs["seconds"]`` con la duración de
-    cada ejecución.
+    ``pandas.DataFrame`` con la columna ``run`` (número de ejecución, desde 0), las columnas de
+    la configuración y las de las métricas, y los atributos ``attrs["seconds"]`` (duración de
+    cada ejecución, en segundos) y ``attrs["config"]`` (nombres de las columnas de la
+    configuración).
     """
     import pandas as pd
 
     if not callable(run):
         raise TypeError(f"«run» debe ser una función; se recibió {describe(run)}.")
     verbose = check_bool(verbose, "verbose")
-    if isinstance(configs, Mapping) or not isinstance(configs, Sequence) or not configs:
-        raise TypeError("«configs» debe ser una lista no vacía de configuraciones (diccionarios).")
-    keys = None
+    if isinstance(configs, Mapping | str) or not isinstance(configs, Sequence) or not configs:
+        raise TypeError(
+            "«configs» debe ser una lista no vacía de configuraciones (diccionarios); se recibió "
+            f"{describe(configs)}."
+        )
+    keys: list[str] | None = None
     for config in configs:
         if not isinstance(config, Mapping):
             raise TypeError(
                 f"Cada configuración debe ser un diccionario; se recibió {describe(config)}."
             )
+        bad = [k for k in config if not isinstance(k, str)]
+        if bad:
+            raise TypeError(f"Las claves de una configuración deben ser cadenas; hay {bad!r}.")
+        reserved = sorted(set(config) & _RESERVED)
+        if reserved:
+            raise ValueError(
+                f"La configuración usa nombres de columna reservados: {reserved}; cámbielos."
+            )
         if keys is None:
             keys = list(config)
         elif set(config) != set(keys):
             raise ValueError(
-                f"Todas las configuraciones deben tener las mismas claves; {sorted(config)} ≠ {sorted(keys)}."
+                "Todas las configuraciones deben tener las mismas claves; "
+                f"{sorted(config)} ≠ {sorted(keys)}."
             )
+    assert keys is not None
+    _check_signature(run, keys)
     rows, seconds = [], []
     for i, config in enumerate(configs):
+        desc = ", ".join(f"{k}={v}" for k, v in config.items())
         start = time.perf_counter()
-        result = run(**config)
+        try:
+            result = run(**config)
+            new_rows = _rows_from_result(result, config)
+        except Exception as exc:
+            exc.add_note(f"Falló la configuración {i + 1} de {len(configs)}: {desc}.")
+            raise
         seconds.append(time.perf_counter() - start)
-        for row in _rows_from_result(result, config):
+        for row in new_rows:
             rows.append({"run": i, **config, **row})
         if verbose:
-            desc = ", ".join(f"{k}={v}" for k, v in config.items())
             print(f"[{i + 1}/{len(configs)}] {desc}", flush=True)
     table = pd.DataFrame(rows)
     table.attrs["seconds"] = seconds
+    table.attrs["config"] = list(keys)
     return table
 
 
-def final_rows(table, *, by: str | None = None):
-    """Última fila de cada ejecución (la última época o el último paso) de una tabla de barrido."""
+def _check_table(table, *names: str | None) -> None:
     import pandas as pd
 
-    if not isinstance(table, pd.DataFrame) or "run" not in table:
-        raise TypeError("«table» debe ser la tabla (DataFrame con columna «run») de run_sweep.")
-    order = by or ("step" if "step" in table else "epoch" if "epoch" in table else None)
+    if not isinstance(table, pd.DataFrame) or "run" not in table.columns:
+        raise TypeError(
+            "«table» debe ser la tabla de run_sweep (un pandas.DataFrame con columna «run»); se "
+            f"recibió {describe(table)}."
+        )
+    missing = [n for n in names if n is not None and n not in table.columns]
+    if missing:
+        raise ValueError(f"La tabla no tiene las columnas {missing}; tiene {list(table.columns)}.")
+
+
+def _order_column(table, by: str | None) -> str | None:
+    if by is not None:
+        _check_table(table, by)
+        return by
+    return "step" if "step" in table.columns else "epoch" if "epoch" in table.columns else None
+
+
+def final_rows(table, *, by: str | None = None):
+    """Última fila de cada ejecución (la última época o el último paso) de una tabla de barrido.
+
+    ``by`` es la columna que ordena las filas de cada ejecución; por defecto ``step`` o
+    ``epoch``, la que exista. Una ejecución que se detuvo antes (p. ej. porque divergió) aporta
+    la última fila que registró.
+    """
+    _check_table(table)
+    order = _order_column(table, by)
     if order is not None:
         table = table.sort_values(["run", order], kind="stable")
     return table.groupby("run", sort=True).tail(1).reset_index(drop=True)
 
 
-def _check_columns(table, *names: str | None) -> None:
+def summarize_final(table, *, x: str, y: str, hue: str | None = None):
+    """Media, mínimo, máximo y número de ejecuciones del valor final de ``y`` por ``hue`` y ``x``.
+
+    Toma la última fila de cada ejecución (:func:`final_rows`) y la agrupa por ``hue`` (si se
+    da) y por ``x``, p. ej. por normalización y tasa de aprendizaje, con las semillas como
+    repeticiones. Devuelve un ``DataFrame`` con las columnas ``hue``, ``x``, ``mean``, ``min``,
+    ``max`` y ``count``, en el orden en que aparecen en la tabla.
+    """
+    _check_table(table, x, y, hue)
+    final = final_rows(table)
+    keys = [hue, x] if hue is not None else [x]
+    stats = final.groupby(keys, sort=False)[y].agg(["mean", "min", "max", "count"])
+    return stats.reset_index()
+
+
+def first_reaching(table, *, y: str, threshold: float, x: str | None = None):
+    """Primer valor de ``x`` (paso o época) en que ``y`` alcanza ``threshold``, por ejecución.
+
+    Devuelve un ``DataFrame`` con una fila por ejecución: las columnas de la configuración y
+    ``reached``, el primer ``x`` con ``y >= threshold``, o ``inf`` si no lo alcanzó nunca.
+    """
+    _check_table(table, y)
+    threshold = check_float(threshold, "threshold")
+    x = _order_column(table, x)
+    if x is None:
+        raise ValueError("La tabla no tiene columna «step» ni «epoch»; indique «x».")
+    config_columns = [c for c in _config_columns(table) if c != x]
+    out = []
+    for _, group in table.sort_values(["run", x], kind="stable").groupby("run", sort=True):
+        hit = group[group[y] >= threshold]
+        row = group.iloc[0][config_columns].to_dict()
+        row["reached"] = float(hit[x].iloc[0]) if len(hit) else math.inf
+        out.append(row)
     import pandas as pd
 
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"«table» debe ser un pandas.DataFrame; se recibió {describe(table)}.")
-    missing = [n for n in names if n is not None and n not in table.columns]
-    if missing:
-        raise ValueError(f"La tabla no tiene las columnas {missing}; tiene {list(table.columns)}.")
+    return pd.DataFrame(out)
+
+
+def _config_columns(table) -> list[str]:
+    """Columnas de la configuración: las de ``attrs["config"]`` o, si no están, las constantes
+    dentro de cada ejecución (con valores comparables)."""
+    names = table.attrs.get("config")
+    if names is not None and all(n in table.columns for n in names):
+        return ["run", *names]
+    out = ["run"]
+    for column in table.columns:
+        if column == "run":
+            continue
+        try:
+            constant = bool(table.groupby("run")[column].nunique(dropna=False).le(1).all())
+        except TypeError:  # valores no comparables (diccionarios, listas): se tratan como config.
+            constant = True
+        if constant:
+            out.append(column)
+    return out
+
+
+def _label(value: Any, labels: Mapping[Any, str] | None) -> str:
+    if labels is not None and value in labels:
+        return labels[value]
+    return str(value)
+
+
+def _color(value: Any, k: int, colors: Mapping[Any, str] | None) -> str:
+    if colors is not None and value in colors:
+        return colors[value]
+    return PALETTE[k % len(PALETTE)]
+
+
+def _hue_groups(table, hue: str, order: Sequence[Any] | None):
+    groups = dict(list(table.groupby(hue, sort=False)))
+    keys = list(groups) if order is None else [v for v in order if v in groups]
+    return [(k, groups[k]) for k in keys]
 
 
 def plot_sweep_curves(
@@ -166,27 +336,36 @@ def plot_sweep_curves(
     y: str,
     hue: str,
     ax=None,
-    xlabel=None,
-    ylabel=None,
-    title=None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = None,
     percent: bool = False,
     logy: bool = False,
+    labels: Mapping[Any, str] | None = None,
+    order: Sequence[Any] | None = None,
+    legend_title: str | None = None,
+    colors: Mapping[Any, str] | None = None,
 ):
     """Métrica ``y`` frente a ``x`` (época o paso), una curva por valor de ``hue``.
 
     Si hay varias ejecuciones por valor de ``hue`` (p. ej. varias semillas), dibuja la media y
-    una banda con el mínimo y el máximo. Devuelve los ejes.
+    una banda con el mínimo y el máximo. ``labels`` traduce los valores de ``hue`` para la
+    leyenda (p. ej. ``{"none": "sin BN", "batch": "con BN"}``), ``order`` fija su orden y
+    ``colors`` su color (por defecto, la paleta del libro en ese orden); ``percent=True``
+    multiplica ``y`` por 100. Devuelve los ejes.
     """
     import matplotlib.pyplot as plt
 
-    _check_columns(table, x, y, hue)
+    _check_table(table, x, y, hue)
+    percent = check_bool(percent, "percent")
+    logy = check_bool(logy, "logy")
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.8))
     scale = 100.0 if percent else 1.0
-    for k, (value, group) in enumerate(table.groupby(hue, sort=False)):
+    for k, (value, group) in enumerate(_hue_groups(table, hue, order)):
         stats = group.groupby(x)[y].agg(["mean", "min", "max"]) * scale
-        color = PALETTE[k % len(PALETTE)]
-        ax.plot(stats.index, stats["mean"], color=color, label=str(value))
+        color = _color(value, k, colors)
+        ax.plot(stats.index, stats["mean"], color=color, label=_label(value, labels))
         if group["run"].nunique() > 1:
             ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2)
     if logy:
@@ -194,7 +373,7 @@ def plot_sweep_curves(
     ax.set(xlabel=xlabel or x, ylabel=ylabel or y)
     if title:
         ax.set_title(title)
-    ax.legend(title=hue)
+    ax.legend(title=legend_title if legend_title is not None else hue)
     return ax
 
 
@@ -206,41 +385,50 @@ def plot_sweep_final(
     hue: str,
     ax=None,
     logx: bool = False,
-    xlabel=None,
-    ylabel=None,
-    title=None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = None,
     percent: bool = False,
+    labels: Mapping[Any, str] | None = None,
+    order: Sequence[Any] | None = None,
+    legend_title: str | None = None,
+    colors: Mapping[Any, str] | None = None,
 ):
     """Valor final de ``y`` frente a un parámetro barrido ``x``, una curva por valor de ``hue``.
 
-    Toma la última fila de cada ejecución; con varias semillas dibuja la media y barras con el
-    mínimo y el máximo. Devuelve los ejes.
+    Toma la última fila de cada ejecución (:func:`summarize_final`); con varias semillas dibuja
+    la media y barras con el mínimo y el máximo. ``labels``, ``order``, ``colors`` y ``percent``
+    como en
+    :func:`plot_sweep_curves`; ``logx=True`` usa una escala logarítmica en ``x``. Devuelve
+    los ejes.
     """
     import matplotlib.pyplot as plt
 
-    _check_columns(table, x, y, hue)
-    final = final_rows(table)
+    _check_table(table, x, y, hue)
+    percent = check_bool(percent, "percent")
+    logx = check_bool(logx, "logx")
+    stats_all = summarize_final(table, x=x, y=y, hue=hue)
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.8))
     scale = 100.0 if percent else 1.0
-    for k, (value, group) in enumerate(final.groupby(hue, sort=False)):
-        stats = group.groupby(x)[y].agg(["mean", "min", "max"]) * scale
-        color = PALETTE[k % len(PALETTE)]
-        yerr = np.vstack([stats["mean"] - stats["min"], stats["max"] - stats["mean"]])
+    for k, (value, group) in enumerate(_hue_groups(stats_all, hue, order)):
+        group = group.sort_values(x)
+        mean, low, high = (group[c].to_numpy(dtype=float) * scale for c in ("mean", "min", "max"))
+        color = _color(value, k, colors)
+        yerr = np.vstack([mean - low, high - mean])
         ax.errorbar(
-            stats.index,
-            stats["mean"],
-            yerr=yerr,
+            group[x].to_numpy(),
+            mean,
+            yerr=yerr if np.any(yerr > 0) else None,
             color=color,
             marker="o",
             capsize=3,
-            label=str(value),
+            label=_label(value, labels),
         )
     if logx:
         ax.set_xscale("log")
     ax.set(xlabel=xlabel or x, ylabel=ylabel or y)
     if title:
         ax.set_title(title)
-    ax.legend(title=hue)
+    ax.legend(title=legend_title if legend_title is not None else hue)
     return ax
-

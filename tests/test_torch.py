@@ -358,7 +358,7 @@ def test_bad_labels():
         ImageArrayDataset(images, np.array([0, 1, 10]))
     with pytest.raises(ValueError, match="una etiqueta por imagen"):
         ImageArrayDataset(images, np.array([0, 1]))
-    with pytest.raises(TypeError, match="de tipo integer"):
+    with pytest.raises(TypeError, match="entero"):
         ImageArrayDataset(images, np.array([0.0, 1.0, 2.0]))
     bad = torch.utils.data.TensorDataset(
         torch.zeros(6, 3, 32, 32), torch.tensor([0, 1, 2, 3, 4, 12])
