@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -126,6 +128,42 @@ def test_same_seed_same_initial_weights_as_recipe_and_without_bn():
     ]
     for a, b in zip(weights(with_bn), weights(without_bn), strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("norm", ["batch", "none"])
+def test_relu_after_pooling_computes_what_the_recipe_computes(norm):
+    # RecipeCNN aplica la ReLU tras el max pooling (más rápido); la receta, antes. Con los mismos
+    # pesos, salidas, pérdidas y gradientes deben coincidir durante varios pasos de Adam.
+    torch.manual_seed(3)
+    ours = RecipeCNN(norm)
+    recipe_order = copy.deepcopy(ours)
+    blocks = list(recipe_order.features)
+    for i in range(0, len(blocks), 4):  # conv, norm, pool, relu → conv, norm, relu, pool
+        blocks[i + 2], blocks[i + 3] = nn.ReLU(), blocks[i + 2]
+    recipe_order.features = nn.Sequential(*blocks)
+    assert [type(m).__name__ for m in recipe_order.features[:4]][2:] == ["ReLU", "MaxPool2d"]
+    assert [type(m).__name__ for m in ours.features[:4]][2:] == ["MaxPool2d", "ReLU"]
+    optimizers = [torch.optim.Adam(m.parameters(), lr=1e-2) for m in (ours, recipe_order)]
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        x = torch.randn(16, 3, 32, 32, generator=generator)
+        y = torch.randint(0, 10, (16,), generator=generator)
+        losses = []
+        for model, optimizer in zip((ours, recipe_order), optimizers, strict=True):
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            losses.append(loss.item())
+        assert losses[0] == pytest.approx(losses[1], abs=1e-6)
+        for a, b in zip(ours.parameters(), recipe_order.parameters(), strict=True):
+            assert torch.allclose(a.grad, b.grad, atol=1e-6)
+        for optimizer in optimizers:
+            optimizer.step()
+    ours.eval()
+    recipe_order.eval()
+    with torch.no_grad():
+        x = torch.randn(8, 3, 32, 32, generator=generator)
+        assert torch.allclose(ours(x), recipe_order(x), atol=1e-5)
 
 
 def _module(model, param_name):
