@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision.transforms as transforms
+from recipe_original import RecipeNet
 from torch import nn
 
 import bncourse
@@ -33,41 +34,6 @@ from bncourse.torch import (
 
 RECIPE_PARAMETERS = 73_866  # parámetros entrenables de la red de la receta (con BN)
 BN_PARAMETERS = 2 * (32 + 64 + 64 + 64)  # gamma y beta de las cuatro capas de BN
-
-
-class SeedNet(nn.Module):
-    """La red de la nota original, copiada tal cual (con ``__init__`` y los guiones bajos)."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 32, 3, 1)
-        self.bn1 = nn.BatchNorm2d(32)
-        self.pool = nn.MaxPool2d(2, 2)
-        self.conv2 = nn.Conv2d(32, 64, 3, 1)
-        self.bn2 = nn.BatchNorm2d(64)
-        self.conv3 = nn.Conv2d(64, 64, 3, 1)
-        self.bn3 = nn.BatchNorm2d(64)
-        self._to_linear = None
-        self.convs = nn.Sequential(
-            self.conv1, self.bn1, nn.ReLU(), self.pool,
-            self.conv2, self.bn2, nn.ReLU(), self.pool,
-            self.conv3, self.bn3, nn.ReLU(), self.pool,
-        )  # fmt: skip
-        self._get_conv_output((3, 32, 32))
-        self.fc1 = nn.Linear(self._to_linear, 64)
-        self.bn_fc1 = nn.BatchNorm1d(64)
-        self.fc2 = nn.Linear(64, 10)
-
-    def _get_conv_output(self, shape):
-        o = torch.zeros(1, *shape)
-        o = self.convs(o)
-        self._to_linear = int(np.prod(o.size()))
-
-    def forward(self, x):
-        x = self.convs(x)
-        x = x.view(-1, self._to_linear)
-        x = F.relu(self.bn_fc1(self.fc1(x)))
-        return self.fc2(x)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +62,7 @@ def test_mlp_output_shape():
 
 
 def test_parameter_count_matches_recipe():
-    recipe = SeedNet()
+    recipe = RecipeNet()
     assert count_parameters(recipe) == RECIPE_PARAMETERS
     assert count_parameters(RecipeCNN("batch")) == RECIPE_PARAMETERS
     assert count_parameters(RecipeCNN("none")) == RECIPE_PARAMETERS - BN_PARAMETERS
@@ -110,7 +76,7 @@ def test_parameter_count_matches_recipe():
 
 def test_same_seed_same_initial_weights_as_recipe_and_without_bn():
     torch.manual_seed(7)
-    recipe = SeedNet()
+    recipe = RecipeNet()
     torch.manual_seed(7)
     with_bn = RecipeCNN("batch")
     torch.manual_seed(7)
@@ -174,7 +140,7 @@ def test_sizing_pass_leaves_bn_buffers_untouched():
     # La receta mide la capa densa con una pasada en modo entrenamiento: BN actualiza sus
     # estadísticas con un tensor de ceros. RecipeCNN lo hace en modo evaluación.
     torch.manual_seed(0)
-    recipe = SeedNet()
+    recipe = RecipeNet()
     assert [int(b.num_batches_tracked) for b in _bn_layers(recipe)] == [1, 1, 1, 0]
     assert torch.allclose(recipe.bn1.running_var, torch.full((32,), 0.9))
     assert torch.allclose(recipe.bn1.running_mean, 0.1 * recipe.conv1.bias.detach())

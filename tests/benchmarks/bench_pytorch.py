@@ -37,10 +37,10 @@ import math
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -64,40 +64,8 @@ CHAPTER_FRACTION = 0.5  # 25 000 de 50 000
 MAX_EPOCHS_ORIGINAL = 6 if QUICK else 5
 NORMALIZE = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 
-
-class RecipeNet(nn.Module):
-    """La red de la receta original, tal cual (incluida la pasada de tamaño en modo entrenamiento)."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 32, 3, 1)
-        self.bn1 = nn.BatchNorm2d(32)
-        self.pool = nn.MaxPool2d(2, 2)
-        self.conv2 = nn.Conv2d(32, 64, 3, 1)
-        self.bn2 = nn.BatchNorm2d(64)
-        self.conv3 = nn.Conv2d(64, 64, 3, 1)
-        self.bn3 = nn.BatchNorm2d(64)
-        self._to_linear = None
-        self.convs = nn.Sequential(
-            self.conv1, self.bn1, nn.ReLU(), self.pool,
-            self.conv2, self.bn2, nn.ReLU(), self.pool,
-            self.conv3, self.bn3, nn.ReLU(), self.pool,
-        )  # fmt: skip
-        self._get_conv_output((3, 32, 32))
-        self.fc1 = nn.Linear(self._to_linear, 64)
-        self.bn_fc1 = nn.BatchNorm1d(64)
-        self.fc2 = nn.Linear(64, 10)
-
-    def _get_conv_output(self, shape):
-        o = torch.zeros(1, *shape)
-        o = self.convs(o)
-        self._to_linear = int(np.prod(o.size()))
-
-    def forward(self, x):
-        x = self.convs(x)
-        x = x.view(-1, self._to_linear)
-        x = F.relu(self.bn_fc1(self.fc1(x)))
-        return self.fc2(x)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, para recipe_original
+from recipe_original import RecipeNet  # noqa: E402  (la red de la receta, tal cual)
 
 
 class Clock:
