@@ -370,11 +370,7 @@ def plot_sweep_curves(
             ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2)
     if logy:
         ax.set_yscale("log")
-    ax.set(xlabel=xlabel or x, ylabel=ylabel or y)
-    if title:
-        ax.set_title(title)
-    ax.legend(title=legend_title if legend_title is not None else hue)
-    return ax
+    return _finish_axes(ax, x, y, hue, xlabel, ylabel, title, legend_title)
 
 
 def plot_sweep_final(
@@ -427,6 +423,11 @@ def plot_sweep_final(
         )
     if logx:
         ax.set_xscale("log")
+    return _finish_axes(ax, x, y, hue, xlabel, ylabel, title, legend_title)
+
+
+def _finish_axes(ax, x, y, hue, xlabel, ylabel, title, legend_title):
+    # Rótulos, título y leyenda comunes a las dos figuras de un barrido.
     ax.set(xlabel=xlabel or x, ylabel=ylabel or y)
     if title:
         ax.set_title(title)
