@@ -5,6 +5,8 @@
 #                 (lint, spelling, unit, notebooks, book-check y browser, en ese orden)
 #   make lab      abre Jupyter Lab sobre el libro
 #   make execute  vuelve a ejecutar los cuadernos y guarda sus salidas (así se actualizan)
+#   make seeds    ejecuta cada capítulo con las semillas SEEDS (por defecto "0 1 2") y resume sus cifras
+#   make portable nbval con un hilo y núcleos genéricos, como otra máquina (mismas salidas guardadas)
 #   make bench    tabla de tiempos de ejecución por cuaderno y pruebas de rendimiento
 #   make clean    borra lo generado (no el entorno virtual); make distclean borra también este
 #
@@ -18,12 +20,21 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VENV ?= .venv
+PYTHON ?= python3
+PIP_VERSION := 26.3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.bncourse-requirements.sha256
 CELL_TIMEOUT ?= 600
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
 	--nbval-cell-timeout=$(CELL_TIMEOUT) -p no:cacheprovider
 BOOK_FLAGS := -W -n --keep-going
+SEEDS ?= 0 1 2
+FIGURES_DIR := $(CURDIR)/_build/seeds
+# Otra máquina, simulada: un hilo en todas las bibliotecas, los núcleos genéricos de PyTorch y
+# TensorFlow sin oneDNN. tools/portable_env.py comprueba que cada ajuste surte efecto.
+PORTABLE_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 ATEN_CPU_CAPABILITY=default \
+	TF_ENABLE_ONEDNN_OPTS=0
 
 export PYTHONPATH := $(CURDIR)
 export PYTHONHASHSEED := 0
@@ -35,21 +46,25 @@ export BNCOURSE_DATA_DIR := $(abspath ../shared/data)
 endif
 endif
 
-NOTEBOOKS = $(shell $(PY) tests/book_files.py notebooks)
+NOTEBOOKS = $(shell $(PY) tools/book_files.py notebooks)
 
 .PHONY: help venv book test lint unit notebooks book-check browser spelling lab execute bench \
-	clean distclean
+	seeds portable clean distclean
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^#   //'
+	@sed -n '3,11p' Makefile | sed 's/^#   //'
 
 venv:
-	@want=$$(sha256sum requirements.txt | cut -d' ' -f1); \
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "bncourse necesita Python 3.11 o posterior con el módulo venv; «$(PYTHON)» es" \
+	    "$$($(PYTHON) --version 2>&1 || echo 'inexistente'). Indique otro con PYTHON=python3.11." >&2; \
+	  exit 1; }
+	@want=$$( { cat requirements.txt; $(PYTHON) --version; } | sha256sum | cut -d' ' -f1); \
 	if [ -x "$(PY)" ] && [ "$$(cat $(STAMP) 2>/dev/null)" = "$$want" ]; then exit 0; fi; \
-	echo "== Instalando el entorno en $(VENV) (unos 7,5 GB; varios minutos la primera vez)"; \
+	echo "== Instalando el entorno en $(VENV) (unos 7.5 GB; varios minutos la primera vez)"; \
 	rm -f "$(STAMP)"; \
-	[ -x "$(PY)" ] || python3 -m venv "$(VENV)"; \
-	"$(PY)" -m pip install --quiet --upgrade pip; \
+	[ -x "$(PY)" ] || $(PYTHON) -m venv "$(VENV)"; \
+	"$(PY)" -m pip install --quiet pip==$(PIP_VERSION); \
 	"$(PY)" -m pip install --quiet -r requirements.txt; \
 	echo "$$want" > "$(STAMP)"
 
@@ -64,19 +79,30 @@ lint: venv
 unit: venv
 	$(PY) -m pytest tests -q -m "not browser and not spelling"
 
+# Siempre con la semilla 0, la de las salidas guardadas. Las cifras que anotan los capítulos
+# quedan en _build/seeds, junto a las de make seeds.
 notebooks: venv
-	$(PY) -m pytest $(NBVAL_FLAGS) -q $(NOTEBOOKS)
+	BNCOURSE_SEED=0 BNCOURSE_FIGURES_DIR=$(FIGURES_DIR) $(PY) -m pytest $(NBVAL_FLAGS) -q $(NOTEBOOKS)
+
+# Cada capítulo con cada semilla de SEEDS, sin comparar salidas: falla si alguna celda falla.
+seeds: venv
+	$(PY) tools/run_seeds.py --seeds "$(SEEDS)" --figures $(FIGURES_DIR) $(NOTEBOOKS)
+
+# nbval con los ajustes de PORTABLE_ENV: las mismas salidas guardadas deben reproducirse.
+portable: venv
+	env $(PORTABLE_ENV) $(PY) tools/portable_env.py
+	env $(PORTABLE_ENV) BNCOURSE_SEED=0 $(PY) -m pytest $(NBVAL_FLAGS) -q $(NOTEBOOKS)
 
 book-check: venv
 	rm -rf _build/html
 	$(VENV)/bin/jupyter-book build . $(BOOK_FLAGS)
 
-# El sitio en Chromium sin interfaz (tests/site_check.py); capturas en _build/screenshots/.
+# El sitio en Chromium sin interfaz (tools/site_check.py); capturas en _build/screenshots/.
 browser: venv
 	@[ -f _build/html/index.html ] || $(MAKE) --no-print-directory book-check
 	$(PY) -m pytest tests -q -m browser
 
-# Ortografía con hunspell (tests/spelling.py) y la lista tests/wordlist-es.txt.
+# Ortografía con hunspell (tools/spelling.py) y la lista tests/wordlist-es.txt.
 spelling: venv
 	$(PY) -m pytest tests -q -m spelling
 
@@ -92,10 +118,10 @@ lab: venv
 	$(VENV)/bin/jupyter lab book
 
 execute: venv
-	$(PY) tests/execute_notebooks.py $(if $(NB),$(NB),$(NOTEBOOKS))
+	$(PY) tools/execute_notebooks.py $(if $(NB),$(NB),$(NOTEBOOKS))
 
 bench: venv
-	$(PY) tests/bench.py $(NOTEBOOKS)
+	$(PY) tools/bench.py $(NOTEBOOKS)
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache .hypothesis

@@ -24,7 +24,7 @@ from .data import (
     stratified_subset,
 )
 from .history import History
-from .reproducibility import seed_everything
+from .reproducibility import chapter_seed, derive_seed, record_figure, seed_everything
 
 __version__ = "0.1.0"
 
@@ -40,6 +40,9 @@ __all__ = [
     "default_data_dir",
     "load_cifar10",
     "load_mnist",
+    "chapter_seed",
+    "derive_seed",
+    "record_figure",
     "seed_everything",
     "stratified_indices",
     "stratified_subset",

@@ -1,7 +1,7 @@
 """La red de la receta original de PyTorch, copiada tal cual, para comparar con ella.
 
 La usan las pruebas de ``bncourse.torch`` (mismos parámetros y pesos iniciales que
-``RecipeCNN``) y la prueba de rendimiento ``benchmarks/bench_pytorch.py``. Conserva a propósito
+``RecipeCNN``) y la prueba de rendimiento ``tools/benchmarks/bench_pytorch.py``. Conserva a propósito
 lo que el capítulo de PyTorch corrige: la pasada de tamaño en modo entrenamiento, que actualiza
 las estadísticas de BN con un tensor de ceros.
 """

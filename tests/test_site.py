@@ -1,4 +1,4 @@
-"""El libro renderizado, en un navegador real (véase ``tests/site_check.py``).
+"""El libro renderizado, en un navegador real (véase ``tools/site_check.py``).
 
 Necesitan Chromium (paquetes de Debian ``chromium`` y ``chromium-driver``) y, la primera, el
 libro ya construido en ``_build/html`` (``make book-check``). Llevan la marca ``browser``:

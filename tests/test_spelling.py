@@ -1,4 +1,4 @@
-"""Ortografía del libro (véase ``tests/spelling.py``).
+"""Ortografía del libro (véase ``tools/spelling.py``).
 
 Necesitan hunspell con los diccionarios ``es_ES`` y ``en_US`` (paquetes de Debian
 ``hunspell``, ``hunspell-es`` y ``hunspell-en-us``). Llevan la marca ``spelling``: ``make unit``

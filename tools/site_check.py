@@ -9,7 +9,7 @@ Qué hace falta para ejecutarla:
 - el paquete de Python ``playwright`` (está en ``requirements.txt``); no hace falta
   ``playwright install``.
 
-Uso: ``python tests/site_check.py`` comprueba el sitio y escribe un resumen; termina con código 1
+Uso: ``python tools/site_check.py`` comprueba el sitio y escribe un resumen; termina con código 1
 si encuentra algún problema. ``make browser`` la ejecuta dentro de ``make test`` a través de
 ``tests/test_site.py``.
 
@@ -54,8 +54,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "tests") not in sys.path:
-    sys.path.insert(0, str(ROOT / "tests"))
+if str(ROOT / "tools") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tools"))
 
 from book_files import toc_pages  # noqa: E402
 

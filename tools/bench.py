@@ -2,7 +2,7 @@
 
 No modifica los cuadernos: los ejecuta en memoria, como hace nbval, e imprime una tabla con los
 segundos de cada uno y el total, junto a los presupuestos de DESIGN.md (3 minutos por capítulo,
-10 minutos el libro entero). Después ejecuta las pruebas de rendimiento de ``tests/benchmarks``.
+10 minutos el libro entero). Después ejecuta las pruebas de rendimiento de ``tools/benchmarks``.
 """
 
 from __future__ import annotations

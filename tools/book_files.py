@@ -1,7 +1,7 @@
 """Lista los archivos del libro según _toc.yml (para el Makefile y las pruebas).
 
-Uso: ``python tests/book_files.py notebooks`` imprime los cuadernos en orden de lectura;
-``python tests/book_files.py pages`` imprime todas las páginas (``.md`` e ``.ipynb``).
+Uso: ``python tools/book_files.py notebooks`` imprime los cuadernos en orden de lectura;
+``python tools/book_files.py pages`` imprime todas las páginas (``.md`` e ``.ipynb``).
 """
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ evalúa: cuenta la preparación de los datos y el entrenamiento, no las medicion
 
 Uso::
 
-    python tests/benchmarks/bench_pytorch.py            # la medición real (varios minutos)
-    python tests/benchmarks/bench_pytorch.py --quick    # comprobación rápida con subconjuntos
-    BNCOURSE_BENCH_QUICK=1 python tests/benchmarks/bench_pytorch.py
+    python tools/benchmarks/bench_pytorch.py            # la medición real (varios minutos)
+    python tools/benchmarks/bench_pytorch.py --quick    # comprobación rápida con subconjuntos
+    BNCOURSE_BENCH_QUICK=1 python tools/benchmarks/bench_pytorch.py
 
 ``BNCOURSE_BENCH_THREADS=N`` fija el número de hilos de PyTorch del proceso principal (por
 defecto, el de PyTorch: uno por núcleo). En una máquina compartida, los hilos de OpenMP que
@@ -64,7 +64,7 @@ CHAPTER_FRACTION = 0.5  # 25 000 de 50 000
 MAX_EPOCHS_ORIGINAL = 6 if QUICK else 5
 NORMALIZE = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, para recipe_original
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))  # para recipe_original
 from recipe_original import RecipeNet  # noqa: E402  (la red de la receta, tal cual)
 
 

@@ -4,7 +4,7 @@ Qué hace falta: los paquetes de Debian ``hunspell``, ``hunspell-es`` (diccionar
 ``hunspell-en-us`` (``en_US``, solo para los términos ingleses en cursiva); ``.ci/run`` los
 instala (``sudo apt-get install hunspell hunspell-es hunspell-en-us``).
 
-Uso: ``python tests/spelling.py`` lista las palabras desconocidas de cada página de
+Uso: ``python tools/spelling.py`` lista las palabras desconocidas de cada página de
 ``_toc.yml`` (archivo, celda y línea) y termina con código 1 si hay alguna. ``make spelling``
 lo ejecuta, dentro de ``make test``, a través de ``tests/test_spelling.py``.
 
@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "tests") not in sys.path:
-    sys.path.insert(0, str(ROOT / "tests"))
+if str(ROOT / "tools") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tools"))
 
 from book_files import toc_pages  # noqa: E402
 

@@ -36,7 +36,7 @@ def execute(path: Path) -> float:
 
 def main(paths: list[str]) -> int:
     if not paths:
-        print("Uso: python tests/execute_notebooks.py CUADERNO.ipynb [...]", file=sys.stderr)
+        print("Uso: python tools/execute_notebooks.py CUADERNO.ipynb [...]", file=sys.stderr)
         return 2
     for name in paths:
         path = Path(name)
