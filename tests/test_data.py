@@ -16,18 +16,28 @@ import http.client
 import io
 import os
 import pickle
+import re
 import stat
 import struct
+import subprocess
+import sys
 import tarfile
+import threading
+import time
 import urllib.error
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import bncourse
-from bncourse import data as bdata
 from bncourse.data import DataError
+from bncourse.data import cache as bcache
+from bncourse.data import download as bdownload
+from bncourse.data import formats as bformats
+from bncourse.data import integrity as bintegrity
+from bncourse.data import loaders as bloaders
 
 # El valor real se lee al importar, antes de que el fixture automático lo borre del entorno.
 REAL_DATA_DIR = os.environ.get("BNCOURSE_DATA_DIR", "").strip()
@@ -96,7 +106,7 @@ def serve(monkeypatch, files: dict[str, bytes], *, fail=None, calls: NetworkCall
             raise urllib.error.HTTPError(url, 404, "Not Found", {}, None)
         return FakeResponse(files[name])
 
-    monkeypatch.setattr(bdata, "_urlopen", fake_urlopen)
+    monkeypatch.setattr(bdownload, "_urlopen", fake_urlopen)
     return calls
 
 
@@ -109,7 +119,7 @@ def offline(monkeypatch, tmp_path):
         calls.append(url)
         raise urllib.error.URLError("red desactivada en las pruebas")
 
-    monkeypatch.setattr(bdata, "_urlopen", no_network)
+    monkeypatch.setattr(bdownload, "_urlopen", no_network)
     monkeypatch.delenv("BNCOURSE_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -156,8 +166,8 @@ def mnist_archives(arrays: dict[str, np.ndarray]) -> dict[str, bytes]:
     return {MNIST_FILES[key]: gz(idx_bytes(value)) for key, value in arrays.items()}
 
 
-def archive_for(filename: str, content: bytes) -> bdata._Archive:
-    return bdata._Archive(
+def archive_for(filename: str, content: bytes) -> bintegrity.Archive:
+    return bintegrity.Archive(
         filename, hashlib.md5(content).hexdigest(), hashlib.sha256(content).hexdigest()
     )
 
@@ -166,14 +176,12 @@ def trust_mnist(monkeypatch, files: dict[str, bytes]) -> None:
     """Sustituye las sumas publicadas de MNIST por las de los archivos diminutos."""
     by_name = {name: key for key, name in MNIST_FILES.items()}
     table = {by_name[name]: archive_for(name, content) for name, content in files.items()}
-    monkeypatch.setattr(bdata, "_MNIST_ARCHIVES", table)
+    monkeypatch.setattr(bloaders, "_MNIST_ARCHIVES", table)
 
 
 def trust_cifar(monkeypatch, content: bytes) -> None:
-    """Sustituye la suma publicada de CIFAR-10 por la del archivo diminuto (MD5, como la oficial)."""
-    monkeypatch.setattr(
-        bdata, "_CIFAR_ARCHIVE", bdata._Archive(CIFAR_TAR, hashlib.md5(content).hexdigest())
-    )
+    """Sustituye las sumas publicadas de CIFAR-10 (MD5 y SHA-256) por las del archivo diminuto."""
+    monkeypatch.setattr(bloaders, "_CIFAR_ARCHIVE", archive_for(CIFAR_TAR, content))
 
 
 def write_mnist_raw(root: Path, files: dict[str, bytes]) -> Path:
@@ -340,17 +348,37 @@ def test_load_mnist_from_official_idx_archives(tmp_path, monkeypatch, offline):
     assert_split_equal(bncourse.load_mnist(tmp_path), arrays)
 
 
-def test_cached_npz_is_readable_by_others(tmp_path, monkeypatch):
-    """La caché respeta la umask (un temporal de mkstemp nace con permisos 0600)."""
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_cached_npz_follows_the_umask(tmp_path, monkeypatch, umask, mode):
+    """La caché nace con los permisos de cualquier archivo nuevo del usuario (0o666 sin umask)."""
     files = mnist_archives(tiny_mnist())
     trust_mnist(monkeypatch, files)
     write_mnist_raw(tmp_path, files)
-    old = os.umask(0o022)
+    real_open = open
+
+    def no_proc(path, *args, **kwargs):  # la umask ya no se lee de /proc/self/status
+        assert "/proc/" not in str(path), path
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", no_proc)
+    old = os.umask(umask)
     try:
         bncourse.load_mnist(tmp_path)
     finally:
         os.umask(old)
-    assert stat.S_IMODE((tmp_path / "mnist.npz").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "mnist.npz").stat().st_mode) == mode
+
+
+def test_cache_is_written_uncompressed(tmp_path, monkeypatch):
+    """Leer un .npz sin comprimir es mucho más rápido; las imágenes apenas se comprimen."""
+    files = mnist_archives(tiny_mnist())
+    trust_mnist(monkeypatch, files)
+    write_mnist_raw(tmp_path, files)
+    bncourse.load_mnist(tmp_path)
+    with zipfile.ZipFile(tmp_path / "mnist.npz") as npz:
+        infos = npz.infolist()
+    assert sorted(i.filename for i in infos) == [f"{k}.npy" for k in sorted(MNIST_FILES)]
+    assert all(i.compress_type == zipfile.ZIP_STORED for i in infos)
 
 
 def test_load_cifar10_from_official_tar_gz(tmp_path, monkeypatch, offline):
@@ -409,8 +437,8 @@ def test_wrong_checksum_is_reported_before_parsing(tmp_path, monkeypatch, offlin
     def must_not_parse(*args, **kwargs):
         raise AssertionError("se ha leído un archivo sin verificar su suma")
 
-    monkeypatch.setattr(bdata, "_read_idx", must_not_parse)
-    monkeypatch.setattr(bdata.gzip, "open", must_not_parse)
+    monkeypatch.setattr(bloaders, "read_idx", must_not_parse)
+    monkeypatch.setattr(bformats.gzip, "open", must_not_parse)
     before = snapshot(raw / MNIST_FILES["x_train"])
     with pytest.raises(DataError, match="suma de comprobación publicada") as info:
         bncourse.load_mnist(tmp_path)
@@ -430,8 +458,8 @@ def test_wrong_cifar_checksum_never_unpickles(tmp_path, monkeypatch):
     def must_not_open(*args, **kwargs):
         raise AssertionError("se ha abierto el archivo sin verificar su suma")
 
-    monkeypatch.setattr(bdata.tarfile, "open", must_not_open)
-    monkeypatch.setattr(bdata, "_NumpyOnlyUnpickler", must_not_open)
+    monkeypatch.setattr(bformats.tarfile, "open", must_not_open)
+    monkeypatch.setattr(bformats, "_RestrictedUnpickler", must_not_open)
     with pytest.raises(DataError, match=r"cifar-10-python\.tar\.gz no tiene la suma"):
         bncourse.load_cifar10(tmp_path)
     assert (tmp_path / CIFAR_TAR).read_bytes() == content
@@ -441,10 +469,10 @@ def test_wrong_cifar_checksum_never_unpickles(tmp_path, monkeypatch):
 def test_sha256_is_checked_too(tmp_path, monkeypatch):
     files = mnist_archives(tiny_mnist())
     trust_mnist(monkeypatch, files)
-    table = dict(bdata._MNIST_ARCHIVES)
+    table = dict(bloaders._MNIST_ARCHIVES)
     good = table["y_test"]
-    table["y_test"] = bdata._Archive(good.filename, good.md5, "0" * 64)
-    monkeypatch.setattr(bdata, "_MNIST_ARCHIVES", table)
+    table["y_test"] = bintegrity.Archive(good.filename, good.md5, "0" * 64)
+    monkeypatch.setattr(bloaders, "_MNIST_ARCHIVES", table)
     write_mnist_raw(tmp_path, files)
     with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz.*sha256 esperado 0{64}"):
         bncourse.load_mnist(tmp_path)
@@ -607,6 +635,209 @@ def test_cifar_pickle_cannot_run_code(tmp_path, monkeypatch):
     assert not (tmp_path / "hacked").exists()
 
 
+# ---------------------------------------------------------------------------------------------
+# Pickles maliciosos: se rechazan con DataError, nunca terminan el proceso con una señal
+# ---------------------------------------------------------------------------------------------
+
+
+def _p_str(text: str) -> bytes:
+    data = text.encode()
+    return b"X" + struct.pack("<I", len(data)) + data  # BINUNICODE
+
+
+def _p_bytes(data: bytes) -> bytes:
+    return b"B" + struct.pack("<I", len(data)) + data  # BINBYTES
+
+
+def _p_int(value: int) -> bytes:
+    return b"J" + struct.pack("<i", value)  # BININT
+
+
+def _p_global(module: str, name: str) -> bytes:
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def _p_tuple(*items: bytes) -> bytes:
+    return b"(" + b"".join(items) + b"t"
+
+
+def _p_call(func: bytes, *args: bytes) -> bytes:
+    return func + _p_tuple(*args) + b"R"
+
+
+def _p_build(obj: bytes, state: bytes) -> bytes:
+    return obj + state + b"b"
+
+
+_P_NDARRAY = _p_global("numpy", "ndarray")
+_P_DTYPE = _p_global("numpy", "dtype")
+_P_RECONSTRUCT = _p_global("numpy._core.multiarray", "_reconstruct")
+_P_FROMBUFFER = _p_global("numpy._core.numeric", "_frombuffer")
+
+
+def _p_dtype(code: str, flags: int) -> bytes:
+    dtype = _p_call(_P_DTYPE, _p_str(code), b"\x89", b"\x88")
+    state = _p_tuple(_p_int(3), _p_str("|"), b"NNN", _p_int(-1), _p_int(-1), _p_int(flags))
+    return _p_build(dtype, state)
+
+
+def _p_reconstructed(shape: tuple[int, ...], dtype: bytes, raw: bytes) -> bytes:
+    array = _p_call(_P_RECONSTRUCT, _P_NDARRAY, _p_tuple(_p_int(0)), _p_bytes(b"b"))
+    state = _p_tuple(_p_int(1), _p_tuple(*map(_p_int, shape)), dtype, b"\x89", _p_bytes(raw))
+    return _p_build(array, state)
+
+
+def _p_batch(data: bytes) -> bytes:
+    """Un lote ``{b"data": <data>, b"labels": [0, 1, 2, 3]}`` en protocolo 3."""
+    labels = b"](" + b"".join(_p_int(i) for i in range(4)) + b"e"
+    return b"\x80\x03}(" + _p_bytes(b"data") + data + _p_bytes(b"labels") + labels + b"u."
+
+
+# ndarray((2,), "O", b"A" * 16): un arreglo de objetos cuyos punteros son bytes del atacante.
+_OBJECTS = _p_call(_P_NDARRAY, _p_tuple(_p_int(2)), _p_str("O"), _p_bytes(b"A" * 16))
+
+CRAFTED_PICKLES = {
+    # Con el deserializador anterior, este terminaba el proceso con SIGSEGV dentro de load():
+    # NumPy lee la forma del segundo arreglo desreferenciando los punteros del primero.
+    "ndarray-como-forma": (
+        _p_batch(_p_call(_P_NDARRAY, _OBJECTS)),
+        "construcción directa de numpy.ndarray",
+    ),
+    "ndarray-directo": (_p_batch(_OBJECTS), "construcción directa de numpy.ndarray"),
+    "ndarray-sobre-otro": (
+        _p_batch(_p_call(_P_NDARRAY, _p_tuple(_p_int(2)), _p_str("O"), _OBJECTS)),
+        "construcción directa de numpy.ndarray",
+    ),
+    "frombuffer-de-objetos": (
+        _p_batch(
+            _p_call(
+                _P_FROMBUFFER,
+                _p_bytes(b"A" * 16),
+                _p_dtype("O", 63),
+                _p_tuple(_p_int(2)),
+                _p_str("C"),
+            )
+        ),
+        "tipo de dato 'O'",
+    ),
+    "reconstruct-de-objetos": (
+        _p_batch(_p_reconstructed((2,), _p_dtype("O", 63), b"A" * 16)),
+        "tipo de dato 'O'",
+    ),
+    "uint8-con-bandera-de-objetos": (
+        _p_batch(_p_reconstructed((4, 3072), _p_dtype("u1", 63), b"A" * 4 * 3072)),
+        "banderas 63",
+    ),
+    "tipo-compuesto-con-objetos": (
+        _p_batch(
+            _p_call(
+                _P_FROMBUFFER,
+                _p_bytes(b"A" * 16),
+                _p_call(
+                    _P_DTYPE, b"](" + _p_tuple(_p_str("a"), _p_str("O")) + b"e", b"\x89", b"\x88"
+                ),
+                _p_tuple(_p_int(2)),
+                _p_str("C"),
+            )
+        ),
+        r"tipo de dato \[\('a', 'O'\)\]",
+    ),
+    "arreglo-de-objetos-legitimo": (
+        pickle.dumps({b"data": np.array([b"x"] * 8, dtype=object), b"labels": [0, 1]}, protocol=2),
+        "tipo de dato 'O8'",
+    ),
+}
+
+_LOAD_IN_SUBPROCESS = r"""
+import hashlib, sys
+from pathlib import Path
+
+import bncourse
+from bncourse.data import integrity, loaders
+
+root = Path(sys.argv[1])
+content = (root / "cifar-10-python.tar.gz").read_bytes()
+loaders._CIFAR_ARCHIVE = integrity.Archive(
+    "cifar-10-python.tar.gz", hashlib.md5(content).hexdigest(), hashlib.sha256(content).hexdigest()
+)
+try:
+    bncourse.load_cifar10(root, download=False)
+except bncourse.DataError as exc:
+    print("DataError:", exc)
+    sys.exit(0)
+print("se cargó sin error")
+sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("name", sorted(CRAFTED_PICKLES))
+def test_crafted_pickle_is_rejected_in_a_subprocess(tmp_path, name):
+    """Aunque la suma coincida, ningún lote puede crear arreglos de objetos ni llamar a ndarray.
+
+    Cada lote corre en un proceso aparte: un fallo de segmentación sería un código de salida
+    negativo (la señal), no una excepción de la prueba.
+    """
+    payload, reason = CRAFTED_PICKLES[name]
+    batches = tiny_cifar_batches()
+    members = {n: pickle.dumps(b, protocol=2) for n, b in batches.items()}
+    members["data_batch_1"] = payload
+    (tmp_path / CIFAR_TAR).write_bytes(tar_gz(members))
+    env = {**os.environ, "PYTHONPATH": str(Path(bncourse.__file__).parents[1])}
+    result = subprocess.run(
+        [sys.executable, "-c", _LOAD_IN_SUBPROCESS, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 0, (result.returncode, result.stdout, result.stderr[-2000:])
+    assert re.search(rf"DataError: .*«data_batch_1».*{reason}.*no permitido", result.stdout), (
+        result.stdout
+    )
+    assert all_files(tmp_path) == [CIFAR_TAR]
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_cifar_batches_load_with_every_pickle_protocol(tmp_path, monkeypatch, protocol):
+    """Los lotes escritos con los protocolos 2 (``_reconstruct``) y 5 (``_frombuffer``) se leen."""
+    batches = tiny_cifar_batches()
+    batches["test_batch"][b"labels"] = np.array(batches["test_batch"][b"labels"], dtype=">i8")
+    members = {n: pickle.dumps(b, protocol=protocol) for n, b in batches.items()}
+    if protocol == 5:
+        assert b"_frombuffer" in members["data_batch_1"]
+    content = tar_gz(members)
+    trust_cifar(monkeypatch, content)
+    (tmp_path / CIFAR_TAR).write_bytes(content)
+    (x_train, y_train), (x_test, y_test) = bncourse.load_cifar10(tmp_path)
+    (ex_train, ey_train), (ex_test, ey_test) = expected_cifar(batches)
+    np.testing.assert_array_equal(x_train, ex_train)
+    np.testing.assert_array_equal(y_train, ey_train)
+    np.testing.assert_array_equal(x_test, ex_test)
+    np.testing.assert_array_equal(y_test, ey_test)
+
+
+def test_cifar_archive_is_verified_with_sha256():
+    archive = bloaders._CIFAR_ARCHIVE
+    assert archive.md5 == "c58f30108f718f92721af3b95e74349a"
+    assert archive.sha256 == "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
+
+
+def test_cifar_sha256_mismatch_is_refused_before_opening(tmp_path, monkeypatch):
+    content = cifar_tar(tiny_cifar_batches())
+    good = archive_for(CIFAR_TAR, content)
+    monkeypatch.setattr(
+        bloaders, "_CIFAR_ARCHIVE", bintegrity.Archive(CIFAR_TAR, good.md5, "f" * 64)
+    )
+    (tmp_path / CIFAR_TAR).write_bytes(content)
+
+    def must_not_open(*args, **kwargs):
+        raise AssertionError("se ha abierto el archivo sin verificar su SHA-256")
+
+    monkeypatch.setattr(bformats.tarfile, "open", must_not_open)
+    with pytest.raises(DataError, match=r"cifar-10-python\.tar\.gz.*sha256 esperado f{64}"):
+        bncourse.load_cifar10(tmp_path)
+
+
 def _npz_arrays(**changes):
     arrays = tiny_mnist()
     arrays.update(changes)
@@ -762,7 +993,7 @@ def test_download_mnist(tmp_path, monkeypatch, capsys):
     assert all_files(root) == sorted(["mnist.npz", *(f"MNIST/raw/{n}" for n in files)])
     for name, content in files.items():
         assert (root / "MNIST" / "raw" / name).read_bytes() == content
-    assert calls == [bdata._MNIST_MIRRORS[0] + name for name in MNIST_FILES.values()]
+    assert calls == [bloaders._MNIST_MIRRORS[0] + name for name in MNIST_FILES.values()]
     progress = capsys.readouterr().err
     assert "train-images-idx3-ubyte.gz" in progress and "B/s" in progress
 
@@ -776,7 +1007,7 @@ def test_download_mnist_only_missing_files(tmp_path, monkeypatch):
     before = {name: snapshot(raw / name) for name in present}
     calls = serve(monkeypatch, files)
     assert_split_equal(bncourse.load_mnist(tmp_path), arrays)
-    assert calls == [bdata._MNIST_MIRRORS[0] + MNIST_FILES["y_test"]]
+    assert calls == [bloaders._MNIST_MIRRORS[0] + MNIST_FILES["y_test"]]
     assert {name: snapshot(raw / name) for name in present} == before
 
 
@@ -786,14 +1017,14 @@ def test_download_falls_back_to_next_mirror(tmp_path, monkeypatch):
     trust_mnist(monkeypatch, files)
 
     def first_mirror_down(url):
-        if url.startswith(bdata._MNIST_MIRRORS[0]):
+        if url.startswith(bloaders._MNIST_MIRRORS[0]):
             return urllib.error.URLError("réplica caída")
         return None
 
     calls = serve(monkeypatch, files, fail=first_mirror_down)
     assert_split_equal(bncourse.load_mnist(tmp_path), arrays)
     assert len(calls) == 8
-    assert all(c.startswith(bdata._MNIST_MIRRORS[1]) for c in calls[1::2])
+    assert all(c.startswith(bloaders._MNIST_MIRRORS[1]) for c in calls[1::2])
 
 
 def test_download_cifar10(tmp_path, monkeypatch, capsys):
@@ -820,7 +1051,7 @@ def test_corrupted_download_leaves_nothing(tmp_path, monkeypatch):
     def must_not_open(*args, **kwargs):
         raise AssertionError("se ha abierto una descarga sin verificar su suma")
 
-    monkeypatch.setattr(bdata.tarfile, "open", must_not_open)
+    monkeypatch.setattr(bformats.tarfile, "open", must_not_open)
     with pytest.raises(DataError, match="no coincide con la suma publicada") as info:
         bncourse.load_cifar10(tmp_path)
     message = str(info.value)
@@ -889,7 +1120,7 @@ def test_write_new_file_keeps_a_file_that_appeared_meanwhile(tmp_path):
         target.write_bytes(b"del otro proceso")
         fh.write(b"nuestro")
 
-    bdata._write_new_file(target, write)
+    bcache.write_new_file(target, write)
     assert target.read_bytes() == b"del otro proceso"
     assert all_files(tmp_path) == ["archivo.gz"]
 
@@ -900,13 +1131,13 @@ def test_write_new_file_without_hard_links(tmp_path, monkeypatch):
     def no_links(src, dst):
         raise PermissionError(errno.EPERM, "Operation not permitted")
 
-    monkeypatch.setattr(bdata.os, "link", no_links)
+    monkeypatch.setattr(bcache.os, "link", no_links)
     target = tmp_path / "nuevo.bin"
-    bdata._write_new_file(target, lambda fh: fh.write(b"contenido"))
+    bcache.write_new_file(target, lambda fh: fh.write(b"contenido"))
     assert target.read_bytes() == b"contenido"
     existing = tmp_path / "existente.bin"
     existing.write_bytes(b"del usuario")
-    bdata._write_new_file(existing, lambda fh: fh.write(b"otro"))
+    bcache.write_new_file(existing, lambda fh: fh.write(b"otro"))
     assert existing.read_bytes() == b"del usuario"
     assert all_files(tmp_path) == ["existente.bin", "nuevo.bin"]
 
@@ -921,7 +1152,7 @@ def test_failed_cache_write_still_returns_arrays(tmp_path, monkeypatch):
         fh.write(b"PK\x03\x04 a medias")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(bdata.np, "savez_compressed", disk_full)
+    monkeypatch.setattr(bloaders.np, "savez", disk_full)
     assert_split_equal(bncourse.load_mnist(tmp_path), arrays)
     assert all_files(tmp_path) == sorted(f"MNIST/raw/{n}" for n in files)
 
@@ -935,7 +1166,7 @@ def test_interrupted_cache_write_leaves_nothing(tmp_path, monkeypatch):
         fh.write(b"PK\x03\x04 a medias")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(bdata.np, "savez_compressed", interrupted)
+    monkeypatch.setattr(bloaders.np, "savez", interrupted)
     with pytest.raises(KeyboardInterrupt):
         bncourse.load_mnist(tmp_path)
     assert all_files(tmp_path) == sorted(f"MNIST/raw/{n}" for n in files)
@@ -952,7 +1183,7 @@ def test_read_only_data_dir_still_returns_arrays(tmp_path, monkeypatch):
     def read_only(*args, **kwargs):  # root ignora los permisos: se simula el sistema de archivos
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(bdata.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(bcache, "_create_exclusive", read_only)
     try:
         assert_split_equal(bncourse.load_mnist(tmp_path), arrays)
         assert_split_equal(bncourse.load_mnist(tmp_path), arrays)  # sin caché, otra vez
@@ -1036,3 +1267,200 @@ def test_real_datasets(monkeypatch):
     assert x_train.dtype == np.uint8 and y_test.dtype == np.uint8
     assert np.bincount(y_train, minlength=10).tolist() == [5000] * 10
     assert np.bincount(y_test, minlength=10).tolist() == [1000] * 10
+
+
+# ---------------------------------------------------------------------------------------------
+# Errores locales y de red, temporales abandonados y descargas simultáneas
+# ---------------------------------------------------------------------------------------------
+
+
+class _FullDisk(io.RawIOBase):
+    """Archivo que acepta unos bytes y después falla como un disco lleno."""
+
+    def __init__(self, file) -> None:
+        self._file = file
+        self.written = 0
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self.written + len(data) > 100:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.written += len(data)
+        return self._file.write(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def test_full_disk_during_download_is_a_local_error(tmp_path, monkeypatch):
+    files = mnist_archives(tiny_mnist())
+    trust_mnist(monkeypatch, files)
+    calls = serve(monkeypatch, files)
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(bcache.os, "fdopen", lambda fd, mode: _FullDisk(real_fdopen(fd, mode)))
+    with pytest.raises(bdownload.LocalWriteError) as info:
+        bncourse.load_mnist(tmp_path)
+    message = str(info.value)
+    assert "No space left on device" in message
+    assert "error local" in message and "no de la red" in message
+    assert "no se pudieron guardar" in message and "ninguna réplica" not in message
+    assert calls == [bloaders._MNIST_MIRRORS[0] + MNIST_FILES["x_train"]]  # sin más réplicas
+    assert all_files(tmp_path) == []
+
+
+def test_unwritable_data_dir_is_a_local_error(tmp_path, monkeypatch):
+    files = mnist_archives(tiny_mnist())
+    trust_mnist(monkeypatch, files)
+    calls = serve(monkeypatch, files)
+
+    def denied(directory, prefix):
+        raise PermissionError(errno.EACCES, "Permission denied", str(directory))
+
+    monkeypatch.setattr(bcache, "_create_exclusive", denied)
+    with pytest.raises(DataError, match="Permission denied") as info:
+        bncourse.load_mnist(tmp_path)
+    assert isinstance(info.value, bdownload.LocalWriteError)
+    assert "error local" in str(info.value)
+    assert calls == []  # falló antes de abrir ninguna conexión
+
+
+def test_network_errors_still_try_every_mirror(tmp_path, monkeypatch):
+    files = mnist_archives(tiny_mnist())
+    trust_mnist(monkeypatch, files)
+    calls = serve(monkeypatch, files, fail=lambda url: urllib.error.URLError("sin ruta"))
+    with pytest.raises(DataError, match="ninguna réplica") as info:
+        bncourse.load_mnist(tmp_path)
+    assert not isinstance(info.value, bdownload.LocalWriteError)
+    assert "sin ruta" in str(info.value)
+    assert len(calls) == 2
+
+
+def _part(folder: Path, name: str, age: float) -> Path:
+    path = folder / name
+    path.write_bytes(b"a medias")
+    then = time.time() - age
+    os.utime(path, (then, then))
+    return path
+
+
+def test_stale_part_files_are_removed_before_a_new_download(tmp_path, monkeypatch):
+    content = cifar_tar(tiny_cifar_batches())
+    trust_cifar(monkeypatch, content)
+    serve(monkeypatch, {CIFAR_TAR: content})
+    stale = _part(tmp_path, f".{CIFAR_TAR}.k1ll3d.part", 2 * 3600)
+    fresh = _part(tmp_path, f".{CIFAR_TAR}.4l1v3.part", 60)  # otra descarga, quizá en curso
+    other = _part(tmp_path, ".otro-archivo.tar.gz.v13j0.part", 2 * 3600)
+    bncourse.load_cifar10(tmp_path)
+    assert not stale.exists()
+    assert fresh.exists() and other.exists()
+    assert all_files(tmp_path) == sorted([CIFAR_TAR, "cifar10.npz", fresh.name, other.name])
+
+
+def test_stale_part_files_of_other_users_are_kept(tmp_path, monkeypatch):
+    stale = _part(tmp_path, f".{CIFAR_TAR}.ajeno.part", 2 * 3600)
+    monkeypatch.setattr(bcache.os, "getuid", lambda: stale.stat().st_uid + 1)
+    assert bcache.remove_stale_parts(tmp_path / CIFAR_TAR) == []
+    assert stale.exists()
+    monkeypatch.undo()
+    assert bcache.remove_stale_parts(tmp_path / CIFAR_TAR) == [stale]
+
+
+def test_second_process_waits_for_the_download_and_reads_the_cache(tmp_path, monkeypatch, capsys):
+    """Mientras otro proceso tiene el cerrojo, se espera; al soltarlo, se lee su caché sin red."""
+    arrays = tiny_mnist()
+    files = mnist_archives(arrays)
+    trust_mnist(monkeypatch, files)
+    calls = serve(monkeypatch, files)
+    monkeypatch.setattr(bcache, "LOCK_POLL", 0.01)
+    lock = tmp_path / ".mnist.npz.lock"
+    results: list = []
+    with bcache.dataset_lock(lock, "MNIST"):  # el «primer proceso»
+        worker = threading.Thread(target=lambda: results.append(bncourse.load_mnist(tmp_path)))
+        worker.start()
+        deadline = time.monotonic() + 30
+        while "se espera" not in capsys.readouterr().err:
+            assert time.monotonic() < deadline, "el segundo proceso no esperó al cerrojo"
+            time.sleep(0.01)
+        assert worker.is_alive() and calls == []
+        write_npz(tmp_path / "mnist.npz", **arrays)  # lo que deja el primero al terminar
+    worker.join(30)
+    assert not worker.is_alive()
+    assert_split_equal(results[0], arrays)
+    assert calls == []
+    assert all_files(tmp_path) == ["mnist.npz"]  # ni cerrojo ni temporales
+
+
+def test_lock_wait_has_a_timeout(tmp_path, monkeypatch):
+    monkeypatch.setattr(bcache, "LOCK_POLL", 0.01)
+    lock = tmp_path / ".cifar10.npz.lock"
+    with bcache.dataset_lock(lock, "CIFAR-10"):
+        with pytest.raises(DataError, match=r"lleva más de 0\.05 s preparando CIFAR-10"):
+            with bcache.dataset_lock(lock, "CIFAR-10", timeout=0.05):
+                pass
+    with bcache.dataset_lock(lock, "CIFAR-10", timeout=0.05):  # ya libre
+        assert lock.exists()
+    assert not lock.exists()
+
+
+def test_two_processes_download_once(tmp_path):
+    """Dos procesos de verdad piden CIFAR-10 a la vez: solo uno lo descarga."""
+    content = cifar_tar(tiny_cifar_batches())
+    (tmp_path / "servido.tar.gz").write_bytes(content)
+    script = r"""
+import hashlib, io, sys, time
+from pathlib import Path
+
+import bncourse
+from bncourse.data import download, integrity, loaders
+
+root, served, log = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+content = served.read_bytes()
+loaders._CIFAR_ARCHIVE = integrity.Archive(
+    "cifar-10-python.tar.gz", hashlib.md5(content).hexdigest(), hashlib.sha256(content).hexdigest()
+)
+
+
+class Slow(io.BytesIO):
+    headers = {"Content-Length": str(len(content))}
+
+    def read(self, n=-1):  # unos 3 s en total: el segundo proceso llega durante la descarga
+        time.sleep(3 / 20)
+        return super().read(len(content) // 20 + 1)
+
+
+def urlopen(url, timeout=None):
+    with open(log, "a") as fh:
+        fh.write(url + "\n")
+    return Slow(content)
+
+
+download._urlopen = urlopen
+(x_train, _), _ = bncourse.load_cifar10(root)
+print(x_train.shape)
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(bncourse.__file__).parents[1])}
+    root, log = tmp_path / "datos", tmp_path / "descargas.txt"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(root), str(tmp_path / "servido.tar.gz"), str(log)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert sum("se espera" in err for _, err in outputs) == 1, outputs
+    assert [out.strip() for out, _ in outputs] == ["(20, 32, 32, 3)"] * 2
+    assert log.read_text().splitlines() == [
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+    ]
+    assert all_files(root) == sorted([CIFAR_TAR, "cifar10.npz"])
