@@ -35,7 +35,7 @@ def set_book_style() -> None:
     dibujado coincidan.
     """
     import matplotlib as mpl
-    from cycler import cycler
+    from matplotlib import cycler
 
     mpl.rcParams.update(
         {

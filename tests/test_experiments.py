@@ -385,3 +385,60 @@ def test_mnist_run_in_a_sweep_gives_a_tidy_table(fake_mnist):
     assert len(table) == 4 * 3
     assert list(table.columns[:4]) == ["run", "norm", "lr", "step"]
     assert {"test_accuracy", "test_loss", "train_loss", "diverged"} <= set(table.columns)
+
+
+# --- errores discretos (issue 15 §3) ---------------------------------------------------------
+
+
+def test_ghost_batchnorm_with_momentum_none_keeps_a_cumulative_average():
+    """Con ``momentum=None`` PyTorch promedia todos los minilotes por igual; la fantasma también."""
+    g = torch.Generator().manual_seed(0)
+    batches = [torch.randn(12, 5, generator=g) * (k + 1) + k for k in range(4)]
+    ghost = ex.GhostBatchNorm1d(nn.BatchNorm1d(5, momentum=None), 4)
+    for x in batches:
+        ghost(x)
+    group_means = [x.reshape(3, 4, 5).mean(1).mean(0) for x in batches]
+    group_vars = [x.reshape(3, 4, 5).var(1, unbiased=True).mean(0) for x in batches]
+    torch.testing.assert_close(ghost.bn.running_mean, torch.stack(group_means).mean(0))
+    torch.testing.assert_close(ghost.bn.running_var, torch.stack(group_vars).mean(0))
+    assert int(ghost.bn.num_batches_tracked) == 4
+    # Con grupos del tamaño del minilote, exactamente la BN de PyTorch con momentum=None.
+    ref, whole = (
+        nn.BatchNorm1d(5, momentum=None),
+        ex.GhostBatchNorm1d(nn.BatchNorm1d(5, momentum=None), 12),
+    )
+    for x in batches:
+        ref(x)
+        whole(x)
+    torch.testing.assert_close(whole.bn.running_mean, ref.running_mean)
+    torch.testing.assert_close(whole.bn.running_var, ref.running_var)
+
+
+def test_mnist_run_builds_each_model_once(fake_mnist, monkeypatch):
+    built = []
+    real_mlp = ex.MLP
+
+    def counting_mlp(*args, **kwargs):
+        built.append(kwargs.get("norm"))
+        return real_mlp(*args, **kwargs)
+
+    run = ex.MNISTRun(train_size=300, test_size=100, steps=5, eval_every=5, hidden=(16,))
+    monkeypatch.setattr(ex, "MLP", counting_mlp)
+    rows = run(norm="batch", seed=3)
+    assert built == ["batch"]
+    # La red es la de la semilla pedida: otra ejecución igual da las mismas filas.
+    monkeypatch.setattr(ex, "MLP", real_mlp)
+    assert rows == run(norm="batch", seed=3)
+
+
+def test_train_steps_and_landscape_respect_frozen_batchnorm():
+    train, test = _data(), _data(seed=1)
+    model = _mlp("batch")
+    bn = next(m for m in model.modules() if isinstance(m, nn.BatchNorm1d))
+    bn.eval()
+    before = bn.running_mean.clone()
+    x, y = train.tensors
+    measure = lambda m: ex.gradient_landscape(m, x[:20], y[:20], [0.1])  # noqa: E731
+    ex.train_steps(model, train, test, steps=6, batch_size=20, eval_every=3, measure=measure)
+    assert model.training and not bn.training
+    assert torch.equal(bn.running_mean, before)

@@ -419,3 +419,60 @@ def test_bad_arguments():
         ImageArrayDataset(np.zeros((1, 32, 32, 3), dtype=np.uint8), np.array([0]), transform=3)
     with pytest.raises(ValueError, match="«train_size» debe ser mayor o igual que 10"):
         cifar10_tensors(train_size=5)
+
+
+# --- errores discretos de train_epoch (issue 15 §3) ------------------------------------------
+
+
+def _tiny_loader(n=40, batch_size=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 6, generator=g)
+    y = (x[:, 0] > 0).long()
+    return make_loader(torch.utils.data.TensorDataset(x, y), batch_size)
+
+
+def _frozen_weights_optimizer(model):
+    # Tasa 0: los pesos no cambian, así que cada minilote se mide con los mismos pesos.
+    return torch.optim.SGD(model.parameters(), lr=0.0)
+
+
+def test_train_epoch_with_a_sum_loss_reports_the_mean():
+    """Con reduction="sum" la pérdida ya suma el minilote: no se multiplica otra vez."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 2))
+    loader = _tiny_loader()
+    mean_loss, mean_acc = train_epoch(model, loader, _frozen_weights_optimizer(model))
+    sum_loss, sum_acc = train_epoch(
+        model,
+        loader,
+        _frozen_weights_optimizer(model),
+        loss_fn=nn.CrossEntropyLoss(reduction="sum"),
+    )
+    assert sum_loss == pytest.approx(mean_loss, rel=1e-6)
+    assert sum_acc == mean_acc
+    eval_loss, _ = evaluate(model, loader)
+    assert sum_loss == pytest.approx(eval_loss, rel=1e-6)  # sin BN ni dropout, es lo mismo
+
+
+def test_train_epoch_respects_batchnorm_layers_frozen_with_eval():
+    """El ajuste fino con las BN congeladas (``bn.eval()``) no se deshace en cada época."""
+    torch.manual_seed(0)
+    model = MLP(6, (8,), 2, norm="batch")
+    bn = next(m for m in model.modules() if isinstance(m, nn.BatchNorm1d))
+    model.train()
+    bn.eval()
+    bn.requires_grad_(False)
+    before = {k: v.clone() for k, v in bn.state_dict().items()}
+    optimizer = make_optimizer(model, "sgd", lr=0.1)
+    train_epoch(model, _tiny_loader(), optimizer)
+    assert model.training and not bn.training  # los modos de antes, tal cual
+    evaluate(model, _tiny_loader())  # evaluar tampoco la descongela al restaurar los modos
+    assert model.training and not bn.training
+    fit(model, _tiny_loader(), _tiny_loader(), epochs=2, optimizer=optimizer, verbose=False)
+    assert model.training and not bn.training
+    for key, value in bn.state_dict().items():
+        assert torch.equal(value, before[key]), key  # ni estadísticas ni contador cambian
+    # Un modelo entero en modo evaluación (p. ej., tras evaluarlo a mano) sí vuelve a entrenar.
+    model.eval()
+    train_epoch(model, _tiny_loader(), optimizer)
+    assert model.training and bn.training

@@ -26,7 +26,7 @@ from .. import reproducibility
 from .._checks import check_bool, check_choice, check_float, check_int, describe
 from .data import mnist_tensors
 from .models import MLP
-from .training import make_optimizer
+from .training import enter_training, make_optimizer, modes_restored
 
 __all__ = [
     "MNISTRun",
@@ -158,9 +158,8 @@ def evaluate_tensors(model: nn.Module, data: Any, *, chunk: int = 5000) -> tuple
     model = _check_model(model)
     x, y = _as_tensors(data, "data")
     chunk = check_int(chunk, "chunk", minimum=1)
-    was_training = model.training
-    model.eval()
-    try:
+    with modes_restored(model):
+        model.eval()
         total, correct = 0.0, 0
         for start in range(0, len(x), chunk):
             logits = model(x[start : start + chunk])
@@ -168,8 +167,6 @@ def evaluate_tensors(model: nn.Module, data: Any, *, chunk: int = 5000) -> tuple
                 nn.functional.cross_entropy(logits, y[start : start + chunk], reduction="sum")
             )
             correct += int((logits.argmax(dim=1) == y[start : start + chunk]).sum())
-    finally:
-        model.train(was_training)
     return total / len(x), correct / len(x)
 
 
@@ -263,7 +260,8 @@ def train_steps(
                 model, (x_train, y_train)
             )
         if measure is not None:
-            extra = measure(model)
+            with modes_restored(model):  # aunque «measure» cambie los modos, se recuperan
+                extra = measure(model)
             if not isinstance(extra, dict):
                 raise TypeError(
                     f"«measure» debe devolver un diccionario; devolvió {describe(extra)}."
@@ -273,7 +271,7 @@ def train_steps(
         row["diverged"] = diverged
         rows.append(row)
 
-    model.train()
+    enter_training(model)
     record(0, math.nan, False, {})
     order = torch.randperm(len(x_train), generator=generator)
     cursor, loss_sum, loss_count = 0, 0.0, 0
@@ -305,7 +303,6 @@ def train_steps(
         if evaluating:
             record(step, loss_sum / loss_count, diverged, train_probe)
             loss_sum, loss_count = 0.0, 0
-        model.train()
     return rows
 
 
@@ -365,7 +362,7 @@ def gradient_landscape(
     params = [p for p in model.parameters() if p.requires_grad]
     saved_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     saved_grads = [None if p.grad is None else p.grad.detach().clone() for p in params]
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]
 
     def loss_and_grad() -> tuple[float, torch.Tensor]:
         torch.manual_seed(seed)
@@ -375,7 +372,7 @@ def gradient_landscape(
         loss.backward()
         return float(loss.detach()), _flat_grad(model)
 
-    model.train()
+    enter_training(model)
     try:
         with torch.random.fork_rng(devices=[]):
             loss0, g = loss_and_grad()
@@ -399,7 +396,8 @@ def gradient_landscape(
         model.load_state_dict(saved_state)
         for p, grad in zip(params, saved_grads, strict=True):
             p.grad = grad
-        model.train(was_training)
+        for module, mode in modes:
+            module.training = mode
     finite = all(math.isfinite(v) for v in losses)
     per_step = {}
     for eta, loss, change in zip(etas, losses[1:], changes, strict=True):
@@ -506,7 +504,9 @@ class GhostBatchNorm1d(nn.Module):
     Parámetros
     ----------
     bn:
-        La ``nn.BatchNorm1d`` que se envuelve (sus parámetros y búferes se usan tal cual).
+        La ``nn.BatchNorm1d`` que se envuelve (sus parámetros, búferes y ``momentum`` se usan
+        tal cual; con ``momentum=None``, la media acumulada de todos los minilotes, como en
+        PyTorch).
     group_size:
         Ejemplos por grupo; debe dividir al tamaño de cada minilote de entrenamiento.
     """
@@ -540,10 +540,11 @@ class GhostBatchNorm1d(nn.Module):
         if bn.track_running_stats and bn.running_mean is not None:
             with torch.no_grad():
                 var, mean = torch.var_mean(columns, dim=0, unbiased=True)
-                m = bn.momentum if bn.momentum is not None else 0.1
+                bn.num_batches_tracked.add_(1)
+                # Como en PyTorch: momentum=None es la media acumulada (1/n en el paso n).
+                m = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
                 bn.running_mean.mul_(1 - m).add_(m * mean.reshape(n // g, d).mean(dim=0))
                 bn.running_var.mul_(1 - m).add_(m * var.reshape(n // g, d).mean(dim=0))
-                bn.num_batches_tracked.add_(1)
         return out
 
     def extra_repr(self) -> str:
@@ -691,10 +692,13 @@ class MNISTRun:
             "probe_unit": probe_unit,
             "landscape": landscape,
         }
-        self._validate(self.defaults)  # los valores por defecto se comprueban antes de entrenar
+        # Los valores por defecto se comprueban antes de entrenar (construir la red valida los
+        # de la arquitectura).
+        self.build(self.defaults)
+        self._validate(self.defaults)
 
     def _validate(self, config: dict[str, Any]) -> None:
-        self.build(config)
+        """Comprueba lo que no comprueba :meth:`build` (entrenamiento, sonda, paisaje)."""
         check_int(config["seed"], "seed", minimum=0)
         check_float(config["lr"], "lr", minimum=0.0, strict_minimum=True)
         check_int(config["steps"], "steps", minimum=1)
@@ -770,10 +774,10 @@ class MNISTRun:
         given = dict(locals())
         del given["self"]
         config = {k: (self.defaults[k] if v is _UNSET else v) for k, v in given.items()}
-        self._validate(config)
-        seed = config["seed"]
+        seed = check_int(config["seed"], "seed", minimum=0)
         reproducibility.seed_everything(seed)
-        model = self.build(config)
+        model = self.build(config)  # una sola vez: también valida la arquitectura
+        self._validate(config)
         measure = None
         if config["landscape"] is not None:
             etas = [float(eta) for eta in config["landscape"]]

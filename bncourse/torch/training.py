@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -84,15 +85,15 @@ def evaluate(
     """Pérdida media y exactitud (fracción) de ``model`` sobre ``loader``, en modo evaluación.
 
     Pone el modelo en ``eval()`` (BN usa sus estadísticas de población y *dropout* se desactiva),
-    calcula sin gradientes y, al terminar, devuelve el modelo al modo que tenía.
+    calcula sin gradientes y, al terminar, devuelve cada submódulo al modo que tenía (también
+    las capas congeladas con ``eval()`` dentro de un modelo en modo de entrenamiento).
     """
     model = _check_model(model)
     loader = _check_loader(loader, "loader")
     device = _resolve_device(device, model)
     loss_fn = loss_fn or nn.CrossEntropyLoss(reduction="sum")
-    was_training = model.training
-    model.eval()
-    try:
+    with modes_restored(model):
+        model.eval()
         total_loss, correct, count = 0.0, 0, 0
         for x, labels in loader:
             x, y = x.to(device, non_blocking=True), labels.to(device, non_blocking=True)
@@ -103,15 +104,39 @@ def evaluate(
             total_loss += float(loss) if _is_sum(loss_fn) else float(loss) * len(y)
             correct += int((logits.argmax(dim=1) == y).sum())
             count += len(y)
-    finally:
-        model.train(was_training)
     if count == 0:
         raise ValueError("«loader» no contiene ningún ejemplo.")
     return total_loss / count, correct / count
 
 
-def _is_sum(loss_fn) -> bool:
+def _is_sum(loss_fn: object) -> bool:
     return getattr(loss_fn, "reduction", "mean") == "sum"
+
+
+@contextmanager
+def modes_restored(model: nn.Module) -> Iterator[nn.Module]:
+    """Bloque ``with`` tras el que cada submódulo de ``model`` vuelve a su modo (``training``).
+
+    ``model.train(was_training)`` no basta: pondría todos los submódulos en el mismo modo y
+    descongelaría una BN que el usuario pasó a ``eval()``.
+    """
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        yield model
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
+def enter_training(model: nn.Module) -> None:
+    """Pone ``model`` en modo de entrenamiento sin deshacer las capas congeladas con ``eval()``.
+
+    Si ``model`` está en modo de inferencia, ``model.train()`` lo pone entero en modo de
+    entrenamiento. Si ya está en modo de entrenamiento, no se toca: los submódulos que el usuario
+    haya pasado a ``eval()`` (p. ej., las BN congeladas de un ajuste fino) siguen así.
+    """
+    if not model.training:
+        model.train()
 
 
 def train_epoch(
@@ -123,12 +148,20 @@ def train_epoch(
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> tuple[float, float]:
-    """Una época de entrenamiento en modo ``train()``.
+    """Una época de entrenamiento en modo de entrenamiento.
 
-    Devuelve la pérdida media y la exactitud **acumuladas durante la época** (cada minilote
-    medido con los pesos de ese momento y las estadísticas de su propio minilote), la forma
-    habitual y barata de seguir el entrenamiento. Si se da ``scheduler``, avanza un paso tras
-    cada paso del optimizador (una evolución de la tasa por minilote, no por época).
+    Devuelve la pérdida media por ejemplo y la exactitud **acumuladas durante la época** (cada
+    minilote medido con los pesos de ese momento y las estadísticas de su propio minilote), la
+    forma habitual y barata de seguir el entrenamiento. Si se da ``scheduler``, avanza un paso
+    tras cada paso del optimizador (una evolución de la tasa por minilote, no por época).
+
+    Modos: si ``model`` está en modo de inferencia (``model.eval()``), se pone entero en modo
+    de entrenamiento. Si ya está en modo de entrenamiento, se respeta el modo de cada submódulo:
+    una capa BN congelada con ``bn.eval()`` (el ajuste fino que enseña el curso) sigue
+    normalizando con sus estadísticas de población y no las actualiza.
+
+    ``loss_fn`` puede reducir con la media (por defecto) o con la suma (``reduction="sum"``);
+    en los dos casos la pérdida devuelta es la media por ejemplo.
     """
     model = _check_model(model)
     loader = _check_loader(loader, "loader")
@@ -143,7 +176,8 @@ def train_epoch(
         )
     device = _resolve_device(device, model)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    model.train()
+    enter_training(model)
+    summed = _is_sum(loss_fn)
     # Los acumuladores viven en el dispositivo: en GPU, no se sincroniza en cada minilote.
     total_loss = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
@@ -158,7 +192,8 @@ def train_epoch(
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        total_loss += loss.detach().double() * len(y)
+        # Con reducción «sum» la pérdida ya es la suma del minilote; con «mean», su media.
+        total_loss += loss.detach().double() * (1 if summed else len(y))
         correct += (logits.detach().argmax(dim=1) == y).sum()
         count += len(y)
     if count == 0:
