@@ -1,13 +1,12 @@
 """Pruebas de la reestimación de estadísticas de BN (bncourse.torch.bn_utils)."""
 
 import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
-
-from bncourse.torch import RecipeCNN  # noqa: E402
-from bncourse.torch.bn_utils import batchnorm_layers, recompute_bn_stats  # noqa: E402
+from bncourse.torch import RecipeCNN
+from bncourse.torch.bn_utils import batchnorm_layers, recompute_bn_stats
 
 
 def _loader(x, batch_size=10):

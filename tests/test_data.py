@@ -39,9 +39,6 @@ from bncourse.data import formats as bformats
 from bncourse.data import integrity as bintegrity
 from bncourse.data import loaders as bloaders
 
-# El valor real se lee al importar, antes de que el fixture automático lo borre del entorno.
-REAL_DATA_DIR = os.environ.get("BNCOURSE_DATA_DIR", "").strip()
-
 MNIST_FILES = {
     "x_train": "train-images-idx3-ubyte.gz",
     "y_train": "train-labels-idx1-ubyte.gz",
@@ -1241,32 +1238,6 @@ def test_loader_bad_arguments(tmp_path, loader):
     with pytest.raises(TypeError, match="«data_dir» debe ser una ruta"):
         bncourse.default_data_dir(b"/tmp")
     assert all_files(tmp_path) == []
-
-
-# ---------------------------------------------------------------------------------------------
-# Datos reales (solo si BNCOURSE_DATA_DIR está definida)
-# ---------------------------------------------------------------------------------------------
-
-
-@pytest.mark.skipif(
-    not REAL_DATA_DIR,
-    reason="BNCOURSE_DATA_DIR no está definida: no se comprueban los datos reales",
-)
-def test_real_datasets(monkeypatch):
-    (x_train, y_train), (x_test, y_test) = bncourse.load_mnist(REAL_DATA_DIR, download=False)
-    assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
-    assert x_train.dtype == np.uint8 and y_train.dtype == np.uint8
-    assert np.bincount(y_train, minlength=10).tolist() == [
-        5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949
-    ]  # fmt: skip
-    assert np.bincount(y_test, minlength=10).tolist() == [
-        980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009
-    ]  # fmt: skip
-    (x_train, y_train), (x_test, y_test) = bncourse.load_cifar10(REAL_DATA_DIR, download=False)
-    assert x_train.shape == (50000, 32, 32, 3) and x_test.shape == (10000, 32, 32, 3)
-    assert x_train.dtype == np.uint8 and y_test.dtype == np.uint8
-    assert np.bincount(y_train, minlength=10).tolist() == [5000] * 10
-    assert np.bincount(y_test, minlength=10).tolist() == [1000] * 10
 
 
 # ---------------------------------------------------------------------------------------------

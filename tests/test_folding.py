@@ -1,12 +1,11 @@
 """Pruebas del plegado de BN en la capa previa (bncourse.torch.folding)."""
 
 import pytest
+import torch
+from torch import nn
 
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
-
-from bncourse.torch import MLP, RecipeCNN  # noqa: E402
-from bncourse.torch.folding import fold_batchnorm, fold_model, foldable_pairs  # noqa: E402
+from bncourse.torch import MLP, RecipeCNN
+from bncourse.torch.folding import fold_batchnorm, fold_model, foldable_pairs
 
 TOL = 1e-5
 

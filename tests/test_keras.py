@@ -197,14 +197,6 @@ def test_prepare_mnist_rejects_bad_input(x, y, error, message):
         prepare_mnist(x, y)
 
 
-@pytest.fixture(scope="module")
-def mnist_available():
-    try:
-        bncourse.load_mnist(download=False)
-    except bncourse.DataError:
-        pytest.skip("MNIST no está disponible sin conexión (defina BNCOURSE_DATA_DIR)")
-
-
 def test_load_prepared_mnist_stratified_subsets(mnist_available):
     (x_train, y_train), (x_test, y_test) = load_prepared_mnist(train_size=500, test_size=100)
     assert x_train.shape == (500, 784) and y_train.shape == (500, 10)

@@ -6,11 +6,10 @@ mientras que BN sí (y deja de depender en evaluación).
 """
 
 import pytest
+import torch
+from torch import nn
 
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
-
-from bncourse.torch import MLP, NORMALIZATIONS, RecipeCNN, count_parameters  # noqa: E402
+from bncourse.torch import MLP, NORMALIZATIONS, RecipeCNN, count_parameters
 
 CNN_CHANNELS = (32, 64, 64, 64)  # tres convoluciones y la primera capa densa
 MLP_HIDDEN = (100, 100, 100)

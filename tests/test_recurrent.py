@@ -1,12 +1,11 @@
 """Pruebas de la red recurrente fila a fila y de la BN por pasos (bncourse.torch.recurrent)."""
 
 import pytest
+import torch
+from torch import nn
 
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
-
-from bncourse.torch import count_parameters  # noqa: E402
-from bncourse.torch.recurrent import RECURRENT_NORMS, RowRNN, StepwiseBatchNorm  # noqa: E402
+from bncourse.torch import count_parameters
+from bncourse.torch.recurrent import RECURRENT_NORMS, RowRNN, StepwiseBatchNorm
 
 
 @pytest.mark.parametrize("norm", RECURRENT_NORMS)

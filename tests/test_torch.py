@@ -36,25 +36,6 @@ RECIPE_PARAMETERS = 73_866  # parámetros entrenables de la red de la receta (co
 BN_PARAMETERS = 2 * (32 + 64 + 64 + 64)  # gamma y beta de las cuatro capas de BN
 
 
-def _require(loader, name):
-    # Las pruebas con datos reales se omiten, diciéndolo, si el conjunto no está a mano (ni en
-    # BNCOURSE_DATA_DIR ni en la caché) y no se puede descargar aquí; con `make` siempre están.
-    try:
-        loader(download=False)
-    except bncourse.DataError:
-        pytest.skip(f"{name} no está disponible sin conexión (defina BNCOURSE_DATA_DIR)")
-
-
-@pytest.fixture(scope="module")
-def cifar_available():
-    _require(bncourse.load_cifar10, "CIFAR-10")
-
-
-@pytest.fixture(scope="module")
-def mnist_available():
-    _require(bncourse.load_mnist, "MNIST")
-
-
 @pytest.fixture(scope="module")
 def cifar_small(cifar_available):
     return cifar10_tensors(train_size=400, test_size=200, seed=0)
