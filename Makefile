@@ -71,8 +71,10 @@ venv:
 book: venv
 	$(VENV)/bin/jupyter-book build . $(BOOK_FLAGS)
 
+# ruff sobre el código y los cuadernos; mypy comprueba los tipos de bncourse (pyproject.toml).
 lint: venv
-	$(VENV)/bin/ruff check bncourse tests book
+	$(VENV)/bin/ruff check bncourse tests tools book
+	$(VENV)/bin/mypy
 
 # Las pruebas marcadas browser y spelling tienen su propia etapa (necesitan Chromium, hunspell
 # y, las primeras, el libro construido).
@@ -124,7 +126,7 @@ bench: venv
 	$(PY) tools/bench.py $(NOTEBOOKS)
 
 clean:
-	rm -rf _build .pytest_cache .ruff_cache .hypothesis
+	rm -rf _build .pytest_cache .ruff_cache .mypy_cache .hypothesis
 	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
 
 distclean: clean

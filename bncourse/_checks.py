@@ -116,13 +116,13 @@ def check_array(
                 f"«{name}» debe tener {expected} {noun}; tiene {value.ndim} (forma {value.shape})."
             )
     if dtype is not None and not np.issubdtype(value.dtype, dtype):
-        expected = _DTYPE_NAMES.get(dtype)
-        if expected is None:
+        wanted = _DTYPE_NAMES.get(dtype)
+        if wanted is None:
             try:
-                expected = str(np.dtype(dtype))
+                wanted = str(np.dtype(dtype))
             except TypeError:
-                expected = getattr(dtype, "__name__", str(dtype))
-        raise TypeError(f"«{name}» debe ser de tipo {expected}; es de tipo {value.dtype}.")
+                wanted = getattr(dtype, "__name__", str(dtype))
+        raise TypeError(f"«{name}» debe ser de tipo {wanted}; es de tipo {value.dtype}.")
     if finite and np.issubdtype(value.dtype, np.number) and not np.all(np.isfinite(value)):
         bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
         raise ValueError(

@@ -7,11 +7,15 @@ daltonismo, y rótulos en español. Llame a :func:`set_book_style` al principio 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._checks import check_array, check_int, describe
 from .history import History
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["PALETTE", "image_grid", "plot_history", "set_book_style"]
 
@@ -35,7 +39,7 @@ def set_book_style() -> None:
     dibujado coincidan.
     """
     import matplotlib as mpl
-    from matplotlib import cycler
+    from cycler import cycler
 
     mpl.rcParams.update(
         {
@@ -66,7 +70,7 @@ def image_grid(
     *,
     ncols: int = 8,
     title: str | None = None,
-):
+) -> Figure:
     """Dibuja una rejilla de imágenes con su clase como rótulo y devuelve la figura.
 
     Parámetros
@@ -156,7 +160,7 @@ def plot_history(
     *,
     metrics: Sequence[str] = ("loss", "accuracy"),
     title: str | None = None,
-):
+) -> Figure:
     """Curvas de pérdida y exactitud por época, en entrenamiento (discontinua) y prueba (continua).
 
     Sirve para los historiales de PyTorch y de Keras, que tienen la misma forma

@@ -22,13 +22,17 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._checks import check_bool, check_float, describe
 from .history import History
 from .plotting import PALETTE
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
 
 __all__ = [
     "expand_grid",
@@ -115,7 +119,7 @@ def _check_signature(run: Callable[..., Any], keys: Sequence[str]) -> None:
             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
         }
     unknown = sorted(set(keys) - accepted) if accepted is not None else []
-    if unknown:
+    if unknown and accepted is not None:
         raise ValueError(
             f"La configuración tiene claves que «run» no acepta: {unknown}. Acepta: "
             f"{sorted(accepted)}."
@@ -138,7 +142,7 @@ def run_sweep(
     run: Callable[..., Any],
     *,
     verbose: bool = True,
-):
+) -> pd.DataFrame:
     """Ejecuta ``run(**config)`` para cada configuración y devuelve la tabla ordenada.
 
     Antes de entrenar nada comprueba que todas las configuraciones tienen las mismas claves y
@@ -220,7 +224,7 @@ def run_sweep(
     return table
 
 
-def _check_table(table, *names: str | None) -> None:
+def _check_table(table: Any, *names: str | None) -> None:
     import pandas as pd
 
     if not isinstance(table, pd.DataFrame) or "run" not in table.columns:
@@ -233,14 +237,14 @@ def _check_table(table, *names: str | None) -> None:
         raise ValueError(f"La tabla no tiene las columnas {missing}; tiene {list(table.columns)}.")
 
 
-def _order_column(table, by: str | None) -> str | None:
+def _order_column(table: pd.DataFrame, by: str | None) -> str | None:
     if by is not None:
         _check_table(table, by)
         return by
     return "step" if "step" in table.columns else "epoch" if "epoch" in table.columns else None
 
 
-def final_rows(table, *, by: str | None = None):
+def final_rows(table: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
     """Última fila de cada ejecución (la última época o el último paso) de una tabla de barrido.
 
     ``by`` es la columna que ordena las filas de cada ejecución; por defecto ``step`` o
@@ -254,7 +258,7 @@ def final_rows(table, *, by: str | None = None):
     return table.groupby("run", sort=True).tail(1).reset_index(drop=True)
 
 
-def summarize_final(table, *, x: str, y: str, hue: str | None = None):
+def summarize_final(table: pd.DataFrame, *, x: str, y: str, hue: str | None = None) -> pd.DataFrame:
     """Media, mínimo, máximo y número de ejecuciones del valor final de ``y`` por ``hue`` y ``x``.
 
     Toma la última fila de cada ejecución (:func:`final_rows`) y la agrupa por ``hue`` (si se
@@ -269,7 +273,9 @@ def summarize_final(table, *, x: str, y: str, hue: str | None = None):
     return stats.reset_index()
 
 
-def first_reaching(table, *, y: str, threshold: float, x: str | None = None):
+def first_reaching(
+    table: pd.DataFrame, *, y: str, threshold: float, x: str | None = None
+) -> pd.DataFrame:
     """Primer valor de ``x`` (paso o época) en que ``y`` alcanza ``threshold``, por ejecución.
 
     Devuelve un ``DataFrame`` con una fila por ejecución: las columnas de la configuración y
@@ -292,7 +298,7 @@ def first_reaching(table, *, y: str, threshold: float, x: str | None = None):
     return pd.DataFrame(out)
 
 
-def _config_columns(table) -> list[str]:
+def _config_columns(table: pd.DataFrame) -> list[str]:
     """Columnas de la configuración: las de ``attrs["config"]`` o, si no están, las constantes
     dentro de cada ejecución (con valores comparables)."""
     names = table.attrs.get("config")
@@ -323,19 +329,21 @@ def _color(value: Any, k: int, colors: Mapping[Any, str] | None) -> str:
     return PALETTE[k % len(PALETTE)]
 
 
-def _hue_groups(table, hue: str, order: Sequence[Any] | None):
+def _hue_groups(
+    table: pd.DataFrame, hue: str, order: Sequence[Any] | None
+) -> list[tuple[Any, pd.DataFrame]]:
     groups = dict(list(table.groupby(hue, sort=False)))
     keys = list(groups) if order is None else [v for v in order if v in groups]
     return [(k, groups[k]) for k in keys]
 
 
 def plot_sweep_curves(
-    table,
+    table: pd.DataFrame,
     *,
     x: str,
     y: str,
     hue: str,
-    ax=None,
+    ax: Axes | None = None,
     xlabel: str | None = None,
     ylabel: str | None = None,
     title: str | None = None,
@@ -345,7 +353,7 @@ def plot_sweep_curves(
     order: Sequence[Any] | None = None,
     legend_title: str | None = None,
     colors: Mapping[Any, str] | None = None,
-):
+) -> Axes:
     """Métrica ``y`` frente a ``x`` (época o paso), una curva por valor de ``hue``.
 
     Si hay varias ejecuciones por valor de ``hue`` (p. ej. varias semillas), dibuja la media y
@@ -374,12 +382,12 @@ def plot_sweep_curves(
 
 
 def plot_sweep_final(
-    table,
+    table: pd.DataFrame,
     *,
     x: str,
     y: str,
     hue: str,
-    ax=None,
+    ax: Axes | None = None,
     logx: bool = False,
     xlabel: str | None = None,
     ylabel: str | None = None,
@@ -389,7 +397,7 @@ def plot_sweep_final(
     order: Sequence[Any] | None = None,
     legend_title: str | None = None,
     colors: Mapping[Any, str] | None = None,
-):
+) -> Axes:
     """Valor final de ``y`` frente a un parámetro barrido ``x``, una curva por valor de ``hue``.
 
     Toma la última fila de cada ejecución (:func:`summarize_final`); con varias semillas dibuja
@@ -426,7 +434,16 @@ def plot_sweep_final(
     return _finish_axes(ax, x, y, hue, xlabel, ylabel, title, legend_title)
 
 
-def _finish_axes(ax, x, y, hue, xlabel, ylabel, title, legend_title):
+def _finish_axes(
+    ax: Axes,
+    x: str,
+    y: str,
+    hue: str,
+    xlabel: str | None,
+    ylabel: str | None,
+    title: str | None,
+    legend_title: str | None,
+) -> Axes:
     # Rótulos, título y leyenda comunes a las dos figuras de un barrido.
     ax.set(xlabel=xlabel or x, ylabel=ylabel or y)
     if title:

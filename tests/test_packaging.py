@@ -53,3 +53,15 @@ def test_every_import_is_declared():
 def test_core_layer_needs_no_framework():
     core = _names(_pyproject()["project"]["dependencies"])
     assert not core & {"torch", "torchvision", "tensorflow", "tensorflow-cpu", "keras"}
+
+
+def test_package_is_typed():
+    """``py.typed`` (PEP 561) se instala con el paquete y mypy revisa todo ``bncourse``."""
+    assert (PACKAGE / "py.typed").is_file()
+    config = _pyproject()["tool"]
+    assert "py.typed" in config["setuptools"]["package-data"]["bncourse"]
+    assert config["mypy"]["files"] == ["bncourse"]
+    assert config["mypy"]["disallow_untyped_defs"] is True
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    lint = makefile[makefile.index("\nlint:") :].split("\n\n")[0]
+    assert "$(VENV)/bin/mypy" in lint

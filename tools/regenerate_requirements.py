@@ -90,7 +90,7 @@ def pip_version() -> str:
 
 
 def freeze() -> str:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - el guion puede correr con otro Python
         raise SystemExit("Hace falta Python 3.11 o posterior.")
     with tempfile.TemporaryDirectory(prefix="bncourse-requirements-") as tmp:
         python = Path(tmp) / "venv" / "bin" / "python"

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import errno
-import io
 import os
 import secrets
 import stat
@@ -20,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from .integrity import DataError
 
@@ -101,7 +101,7 @@ def remove_stale_parts(path: Path, *, older_than: float = STALE_AFTER) -> list[P
 
 def write_new_file(
     path: Path,
-    write: Callable[[io.BufferedWriter], None],
+    write: Callable[[BinaryIO], None],
     verify: Callable[[Path], None] | None = None,
 ) -> None:
     """Escribe ``path`` de forma atómica sin sobrescribir nunca un archivo existente.

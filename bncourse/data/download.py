@@ -11,13 +11,12 @@ Se distinguen dos clases de fallo:
 from __future__ import annotations
 
 import http.client
-import io
 import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .cache import write_new_file
 from .integrity import Archive, DataError, checksum_mismatch, describe_error
@@ -59,7 +58,7 @@ def download(archive: Archive, mirrors: tuple[str, ...], target: Path) -> None:
     for mirror in mirrors:
         url = mirror + archive.filename
 
-        def write(fh: io.BufferedWriter, url: str = url) -> None:
+        def write(fh: BinaryIO, url: str = url) -> None:
             try:
                 response = _urlopen(url, timeout=60)
             except _NETWORK_ERRORS as exc:

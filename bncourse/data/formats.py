@@ -125,8 +125,10 @@ class _DTypeSpec:
 
     def dtype(self) -> np.dtype:
         dtype = np.dtype(self.code)
-        if self.order in ("<", ">"):
-            dtype = dtype.newbyteorder(self.order)
+        if self.order == "<":
+            dtype = dtype.newbyteorder("<")
+        elif self.order == ">":
+            dtype = dtype.newbyteorder(">")
         return dtype
 
     def __repr__(self) -> str:

@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from .._checks import check_array, check_int, check_labels
-from ..data import load_mnist, stratified_subset
+from ..data import load_mnist, load_subsets
 
 __all__ = ["load_prepared_mnist", "one_hot_labels", "prepare_images", "prepare_mnist"]
 
@@ -120,13 +120,7 @@ def load_prepared_mnist(
     *one-hot* ``(N, 10)``, todo ``float32``.
     """
     seed = check_int(seed, "seed", minimum=0, maximum=2**32 - 1)
-    (x_train, y_train), (x_test, y_test) = load_mnist(data_dir)
-    if train_size is not None:
-        train_size = check_int(train_size, "train_size", minimum=10, maximum=len(y_train))
-    if test_size is not None:
-        test_size = check_int(test_size, "test_size", minimum=10, maximum=len(y_test))
-    if train_size is not None:
-        x_train, y_train = stratified_subset(x_train, y_train, train_size, seed=seed)
-    if test_size is not None:
-        x_test, y_test = stratified_subset(x_test, y_test, test_size, seed=seed)
+    (x_train, y_train), (x_test, y_test) = load_subsets(
+        load_mnist, train_size, test_size, seed=seed, data_dir=data_dir
+    )
     return prepare_mnist(x_train, y_train), prepare_mnist(x_test, y_test)

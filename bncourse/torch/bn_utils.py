@@ -11,7 +11,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,9 +22,10 @@ from .._checks import check_int, describe
 __all__ = ["batchnorm_layers", "recompute_bn_stats"]
 
 _BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+_BatchNorm = nn.modules.batchnorm._BatchNorm
 
 
-def batchnorm_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+def batchnorm_layers(model: nn.Module) -> list[tuple[str, _BatchNorm]]:
     """Pares ``(nombre, capa)`` de las capas BN de ``model`` que guardan estadísticas."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"«model» debe ser un torch.nn.Module; se recibió {describe(model)}.")
@@ -37,7 +39,7 @@ def batchnorm_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 @torch.no_grad()
 def recompute_bn_stats(
     model: nn.Module,
-    data: Iterable,
+    data: Iterable[Any],
     *,
     max_batches: int | None = None,
     device: str | torch.device | None = None,
@@ -77,7 +79,7 @@ def recompute_bn_stats(
             "«data» debe ser un DataLoader o un iterable de minilotes; se recibió "
             f"{describe(data)}."
         )
-    if hasattr(data, "__len__") and len(data) == 0:
+    if isinstance(data, Sized) and len(data) == 0:
         raise ValueError("«data» no contiene ningún minilote.")
     if max_batches is not None:
         max_batches = check_int(max_batches, "max_batches", minimum=1)

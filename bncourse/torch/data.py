@@ -14,7 +14,9 @@ una imagen PIL y le aplica las transformaciones de ``torchvision`` al pedirla, c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -97,20 +99,6 @@ def _labels_tensor(labels: np.ndarray, n: int) -> torch.Tensor:
     return torch.from_numpy(labels.astype(np.int64))
 
 
-def _subset(x, y, size, seed, name):
-    if size is None:
-        return x, y
-    size = check_int(size, name, minimum=10, maximum=len(y))
-    return core_data.stratified_subset(x, y, size, seed=seed)
-
-
-def _check_sizes(train_size, test_size) -> None:
-    # Antes de leer los archivos: un tamaño mal escrito falla al instante.
-    for name, size in (("train_size", train_size), ("test_size", test_size)):
-        if size is not None:
-            check_int(size, name, minimum=10)
-
-
 def cifar10_tensors(
     train_size: int | None = None,
     test_size: int | None = None,
@@ -118,7 +106,7 @@ def cifar10_tensors(
     mean: Sequence[float] = DEFAULT_CIFAR10_MEAN,
     std: Sequence[float] = DEFAULT_CIFAR10_STD,
     seed: int = 0,
-    data_dir=None,
+    data_dir: str | os.PathLike[str] | None = None,
 ) -> tuple[TensorDataset, TensorDataset]:
     """CIFAR-10 real como dos ``TensorDataset`` (entrenamiento, prueba) ya normalizados.
 
@@ -135,11 +123,9 @@ def cifar10_tensors(
     data_dir:
         Carpeta de datos (véase :func:`bncourse.load_cifar10`).
     """
-    seed = check_int(seed, "seed", minimum=0)
-    _check_sizes(train_size, test_size)
-    (x_train, y_train), (x_test, y_test) = core_data.load_cifar10(data_dir)
-    x_train, y_train = _subset(x_train, y_train, train_size, seed, "train_size")
-    x_test, y_test = _subset(x_test, y_test, test_size, seed, "test_size")
+    (x_train, y_train), (x_test, y_test) = core_data.load_subsets(
+        core_data.load_cifar10, train_size, test_size, seed=seed, data_dir=data_dir
+    )
     return (
         TensorDataset(to_image_tensor(x_train, mean, std), _labels_tensor(y_train, len(x_train))),
         TensorDataset(to_image_tensor(x_test, mean, std), _labels_tensor(y_test, len(x_test))),
@@ -153,7 +139,7 @@ def mnist_tensors(
     flatten: bool = True,
     standardize: bool = False,
     seed: int = 0,
-    data_dir=None,
+    data_dir: str | os.PathLike[str] | None = None,
 ) -> tuple[TensorDataset, TensorDataset]:
     """MNIST real como dos ``TensorDataset`` (entrenamiento, prueba) con píxeles en [0, 1].
 
@@ -171,14 +157,12 @@ def mnist_tensors(
     """
     flatten = check_bool(flatten, "flatten")
     standardize = check_bool(standardize, "standardize")
-    seed = check_int(seed, "seed", minimum=0)
-    _check_sizes(train_size, test_size)
-    (x_train, y_train), (x_test, y_test) = core_data.load_mnist(data_dir)
-    x_train, y_train = _subset(x_train, y_train, train_size, seed, "train_size")
-    x_test, y_test = _subset(x_test, y_test, test_size, seed, "test_size")
+    (x_train, y_train), (x_test, y_test) = core_data.load_subsets(
+        core_data.load_mnist, train_size, test_size, seed=seed, data_dir=data_dir
+    )
     stats = (core_data.MNIST_MEAN, core_data.MNIST_STD) if standardize else (None, None)
 
-    def convert(x, y):
+    def convert(x: np.ndarray, y: np.ndarray) -> TensorDataset:
         t = to_image_tensor(x, *stats)
         if flatten:
             t = t.reshape(len(t), -1)
@@ -189,7 +173,7 @@ def mnist_tensors(
 
 def recipe_transform(
     mean: Sequence[float] = DEFAULT_CIFAR10_MEAN, std: Sequence[float] = DEFAULT_CIFAR10_STD
-):
+) -> Callable[[Any], torch.Tensor]:
     """La transformación de la receta clásica: ``Compose([ToTensor(), Normalize(mean, std)])``.
 
     Importa ``torchvision`` al llamarla. Se aplica a una imagen PIL (o a un arreglo
@@ -235,7 +219,7 @@ class ImageArrayDataset(torch.utils.data.Dataset):
         self,
         images: np.ndarray,
         labels: np.ndarray,
-        transform=None,
+        transform: Callable[[Any], Any] | None = None,
         *,
         num_classes: int = 10,
     ) -> None:
@@ -267,10 +251,10 @@ class ImageArrayDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> tuple[Any, int]:
         from PIL import Image
 
-        image = Image.fromarray(self.images[index])
+        image: Any = Image.fromarray(self.images[index])
         if self.transform is not None:
             image = self.transform(image)
         return image, int(self.labels[index])
@@ -280,9 +264,9 @@ def cifar10_datasets(
     train_size: int | None = None,
     test_size: int | None = None,
     *,
-    transform=None,
+    transform: Callable[[Any], Any] | None = None,
     seed: int = 0,
-    data_dir=None,
+    data_dir: str | os.PathLike[str] | None = None,
 ) -> tuple[ImageArrayDataset, ImageArrayDataset]:
     """CIFAR-10 real como en la receta clásica: transformaciones de torchvision imagen a imagen.
 
@@ -292,11 +276,9 @@ def cifar10_datasets(
     normalización por defecto, pero se calcula cada vez que se pide. Es el camino lento que
     reproduce la receta; para entrenar, use :func:`cifar10_tensors`.
     """
-    seed = check_int(seed, "seed", minimum=0)
-    _check_sizes(train_size, test_size)
-    (x_train, y_train), (x_test, y_test) = core_data.load_cifar10(data_dir)
-    x_train, y_train = _subset(x_train, y_train, train_size, seed, "train_size")
-    x_test, y_test = _subset(x_test, y_test, test_size, seed, "test_size")
+    (x_train, y_train), (x_test, y_test) = core_data.load_subsets(
+        core_data.load_cifar10, train_size, test_size, seed=seed, data_dir=data_dir
+    )
     transform = recipe_transform() if transform is None else transform
     return (
         ImageArrayDataset(x_train, y_train, transform),

@@ -15,12 +15,14 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset
+from torch.utils.hooks import RemovableHandle
 
 from .. import reproducibility
 from .._checks import check_bool, check_choice, check_float, check_int, describe
@@ -97,9 +99,9 @@ class UnitProbe:
         self.module = module
         self.unit = check_int(unit, "unit", minimum=0)
         self._values: list[torch.Tensor] = []
-        self._handle = None
+        self._handle: RemovableHandle | None = None
 
-    def _hook(self, _module, inputs):
+    def _hook(self, _module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
         x = inputs[0]
         if x.ndim != 2 or self.unit >= x.shape[1]:
             raise ValueError(
@@ -113,7 +115,7 @@ class UnitProbe:
         self._handle = self.module.register_forward_pre_hook(self._hook)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
@@ -142,7 +144,9 @@ def activation_module(model: nn.Module, layer: int = -1) -> nn.Module:
     if not isinstance(model, MLP):
         raise TypeError(f"«model» debe ser un bncourse.torch.MLP; se recibió {describe(model)}.")
     layer = check_int(layer, "layer", minimum=-len(model.hidden), maximum=len(model.hidden) - 1)
-    for module in model.hidden[layer]:
+    block = model.hidden[layer]
+    assert isinstance(block, nn.Sequential)
+    for module in block:
         if isinstance(module, nn.ReLU | nn.Sigmoid | nn.Tanh):
             return module
     raise ValueError(f"La capa oculta {layer} no tiene módulo de activación.")  # pragma: no cover
@@ -537,7 +541,12 @@ class GhostBatchNorm1d(nn.Module):
         out = normalized.reshape(g, n // g, d).transpose(0, 1).reshape(n, d)
         if bn.affine:
             out = out * bn.weight + bn.bias
-        if bn.track_running_stats and bn.running_mean is not None:
+        if (
+            bn.track_running_stats
+            and bn.running_mean is not None
+            and bn.running_var is not None
+            and bn.num_batches_tracked is not None
+        ):
             with torch.no_grad():
                 var, mean = torch.var_mean(columns, dim=0, unbiased=True)
                 bn.num_batches_tracked.add_(1)
@@ -651,7 +660,7 @@ class MNISTRun:
         train_size: int | None = 10_000,
         test_size: int | None = 2000,
         data_seed: int = 0,
-        data_dir=None,
+        data_dir: str | os.PathLike[str] | None = None,
         norm: str = "none",
         activation: str = "relu",
         hidden: Sequence[int] = (100, 100, 100),

@@ -25,6 +25,7 @@ se conoce sin ejecutarlo.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -43,14 +44,22 @@ _PAIRS: dict[type[nn.Module], tuple[type[nn.Module], ...]] = {
 _BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 
-def _layer_kind(layer) -> type[nn.Module] | None:
+_Layer = nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d
+_BatchNorm = nn.modules.batchnorm._BatchNorm
+
+
+def _layer_kind(layer: object) -> type[nn.Module] | None:
     # type() exacto: ConvTranspose2d no hereda de Conv2d, pero una subclase rara podría
     # cambiar la disposición de los pesos; se aceptan solo las clases estándar.
-    return type(layer) if type(layer) in _PAIRS else None
+    if isinstance(layer, nn.Module) and type(layer) in _PAIRS:
+        return type(layer)
+    return None
 
 
-def _check_pair(layer, bn) -> None:
-    if _layer_kind(layer) is None:
+def _check_pair(layer: object, bn: object) -> tuple[_Layer, _BatchNorm]:
+    """Comprueba el par y lo devuelve con sus tipos: (capa densa o convolución, BN)."""
+    kind = _layer_kind(layer)
+    if kind is None or not isinstance(layer, _Layer):
         raise TypeError(
             "«layer» debe ser una capa nn.Linear, nn.Conv1d, nn.Conv2d o nn.Conv3d; se recibió "
             f"{describe(layer)}."
@@ -60,10 +69,10 @@ def _check_pair(layer, bn) -> None:
             "«bn» debe ser una capa de normalización por lotes (nn.BatchNorm1d, nn.BatchNorm2d, "
             f"nn.BatchNorm3d o nn.SyncBatchNorm); se recibió {describe(bn)}."
         )
-    if not isinstance(bn, _PAIRS[type(layer)]):
+    if not isinstance(bn, _PAIRS[kind]):
         raise TypeError(
-            f"Una capa {type(layer).__name__} no puede ir seguida de {type(bn).__name__}: "
-            f"se esperaba {' o '.join(t.__name__ for t in _PAIRS[type(layer)])}."
+            f"Una capa {kind.__name__} no puede ir seguida de {type(bn).__name__}: "
+            f"se esperaba {' o '.join(t.__name__ for t in _PAIRS[kind])}."
         )
     out = layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels
     if bn.num_features != out:
@@ -81,6 +90,7 @@ def _check_pair(layer, bn) -> None:
             "La capa BN no guarda estadísticas de población (track_running_stats=False): "
             "también en evaluación usa las del minilote, así que no se puede plegar."
         )
+    return layer, bn
 
 
 @torch.no_grad()
@@ -107,7 +117,8 @@ def fold_batchnorm(layer: nn.Module, bn: nn.Module) -> nn.Module:
     canales no coincide, si ``bn`` está en modo entrenamiento o si no tiene estadísticas de
     población.
     """
-    _check_pair(layer, bn)
+    layer, bn = _check_pair(layer, bn)
+    assert bn.running_mean is not None and bn.running_var is not None  # _check_pair
     weight = layer.weight.detach().double()
     out = weight.shape[0]
     mean = bn.running_mean.detach().double()
@@ -126,7 +137,9 @@ def fold_batchnorm(layer: nn.Module, bn: nn.Module) -> nn.Module:
     return folded
 
 
-def _iter_pairs(module: nn.Module, prefix: str = ""):
+def _iter_pairs(
+    module: nn.Module, prefix: str = ""
+) -> Iterator[tuple[nn.Sequential, str, str, tuple[str, str]]]:
     """Recorre los ``nn.Sequential`` de ``module`` y da (secuencial, índice, nombres) por par."""
     for name, child in module.named_children():
         full = f"{prefix}.{name}" if prefix else name

@@ -38,13 +38,13 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _check_model(model) -> nn.Module:
+def _check_model(model: object) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise TypeError(f"«model» debe ser un torch.nn.Module; se recibió {describe(model)}.")
     return model
 
 
-def _check_loader(loader, name: str) -> DataLoader:
+def _check_loader(loader: object, name: str) -> DataLoader:
     if not isinstance(loader, DataLoader):
         raise TypeError(
             f"«{name}» debe ser un torch.utils.data.DataLoader; se recibió {describe(loader)}."
@@ -52,7 +52,7 @@ def _check_loader(loader, name: str) -> DataLoader:
     return loader
 
 
-def _resolve_device(device, model: nn.Module) -> torch.device:
+def _resolve_device(device: str | torch.device | None, model: nn.Module) -> torch.device:
     if device is None:
         try:
             return next(model.parameters()).device
