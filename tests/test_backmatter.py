@@ -115,6 +115,61 @@ def test_term_roles_point_to_glossary_terms():
             )
 
 
+#: Lo que puede preceder a una palabra que empieza frase: nada (inicio de párrafo o de
+#: elemento de lista), un punto, dos puntos, signos de cierre de frase o de apertura en español.
+_SENTENCE_START = re.compile(r"(?:^|[.!?:¿¡]|^\s*(?:[-*+]|\d+\.)|\*\*|#+)\s*[(*_«\"]*$")
+
+
+def mid_sentence_capitalised_terms(text: str) -> list[str]:
+    """Papeles ``{term}`` cuyo texto visible empieza por mayúscula en mitad de una frase.
+
+    El papel muestra su texto tal como se escribe: ``del {term}`Minilote``` se lee «del
+    Minilote». En mitad de una frase hay que escribir ``{term}`minilote <Minilote>```. Las siglas
+    (``BN``, ``ReLU``: dos mayúsculas entre las tres primeras letras) se admiten.
+    """
+    bad = []
+    for match in _TERM.finditer(text):
+        role = match.group(1)
+        shown = re.sub(r"\s*<[^<>]+>\s*$", "", role).strip()
+        if not shown or not shown[0].isupper() or sum(c.isupper() for c in shown[:3]) >= 2:
+            continue
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        before = text[line_start : match.start()]
+        # Una línea que continúa un párrafo: mirar el final de la línea anterior.
+        if not before.strip() and line_start > 0:
+            previous = text[: line_start - 1].rsplit("\n", 1)[-1]
+            if previous.strip():
+                before = previous + " "
+        if not _SENTENCE_START.search(before):
+            bad.append(f"…{before[-30:]}{{term}}`{role}`")
+    return bad
+
+
+def test_mid_sentence_capitalised_terms_detector():
+    assert mid_sentence_capitalised_terms("usa el {term}`Minilote` aquí") == [
+        "…usa el {term}`Minilote`"
+    ]
+    assert mid_sentence_capitalised_terms("del {term}`minilote <Minilote>`") == []
+    assert mid_sentence_capitalised_terms("{term}`Minilote` al empezar") == []
+    assert mid_sentence_capitalised_terms("Fin. {term}`Época` empieza") == []
+    assert mid_sentence_capitalised_terms("- {term}`Época`: una pasada") == []
+    assert mid_sentence_capitalised_terms("con la\n{term}`Normalización por grupos`") != []
+    assert mid_sentence_capitalised_terms("Fin.\n{term}`Época` empieza") == []
+    assert mid_sentence_capitalised_terms("con {term}`BN <Normalización por lotes>`") == []
+
+
+def test_no_glossary_term_is_capitalised_mid_sentence():
+    problems = [
+        f"{page.relative_to(ROOT)}: {bad}"
+        for page, text in _texts()
+        for bad in mid_sentence_capitalised_terms(text)
+    ]
+    assert not problems, (
+        "Términos del glosario con mayúscula en mitad de una frase (escriba "
+        "{term}`minúscula <Término>`):\n" + "\n".join(problems)
+    )
+
+
 @pytest.mark.parametrize("notebook", toc_notebooks(), ids=lambda p: p.name)
 def test_each_chapter_links_the_glossary(notebook):
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
