@@ -8,8 +8,9 @@ módulo leen esa tabla, así que sirven igual para PyTorch y para Keras:
 
 - :func:`expand_grid` y :func:`run_sweep` construyen y ejecutan el barrido;
 - :func:`final_rows`, :func:`summarize_final` y :func:`first_reaching` la resumen;
-- :func:`plot_sweep_curves` (métrica frente a época o paso) y :func:`plot_sweep_final` (valor
-  final frente a un parámetro barrido) la dibujan.
+- :func:`bncourse.plotting.plot_sweep_curves` (métrica frente a época o paso) y
+  :func:`bncourse.plotting.plot_sweep_final` (valor final frente a un parámetro barrido) la
+  dibujan; también se pueden importar desde aquí, como siempre.
 
 Este módulo no importa ningún marco de aprendizaje profundo: la función de entrenamiento es del
 capítulo o de :mod:`bncourse.torch` (p. ej. :class:`bncourse.torch.experiments.MNISTRun`).
@@ -24,25 +25,32 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ._checks import check_bool, check_float, describe
 from .history import History
-from .plotting import PALETTE
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.axes import Axes
 
 __all__ = [
     "expand_grid",
     "final_rows",
     "first_reaching",
-    "plot_sweep_curves",
-    "plot_sweep_final",
     "run_sweep",
     "summarize_final",
 ]
+
+# Las figuras viven en bncourse.plotting (que importa este módulo); se sirven también desde
+# aquí, al pedirlas, para que ``from bncourse.sweep import plot_sweep_curves`` siga valiendo.
+_FIGURES = ("plot_sweep_curves", "plot_sweep_final")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FIGURES:
+        from . import plotting
+
+        return getattr(plotting, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _RESERVED = {"epoch", "step", "run", "seconds"}
 
@@ -224,7 +232,7 @@ def run_sweep(
     return table
 
 
-def _check_table(table: Any, *names: str | None) -> None:
+def check_table(table: Any, *names: str | None) -> None:
     import pandas as pd
 
     if not isinstance(table, pd.DataFrame) or "run" not in table.columns:
@@ -239,7 +247,7 @@ def _check_table(table: Any, *names: str | None) -> None:
 
 def _order_column(table: pd.DataFrame, by: str | None) -> str | None:
     if by is not None:
-        _check_table(table, by)
+        check_table(table, by)
         return by
     return "step" if "step" in table.columns else "epoch" if "epoch" in table.columns else None
 
@@ -251,7 +259,7 @@ def final_rows(table: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
     ``epoch``, la que exista. Una ejecución que se detuvo antes (p. ej. porque divergió) aporta
     la última fila que registró.
     """
-    _check_table(table)
+    check_table(table)
     order = _order_column(table, by)
     if order is not None:
         table = table.sort_values(["run", order], kind="stable")
@@ -266,7 +274,7 @@ def summarize_final(table: pd.DataFrame, *, x: str, y: str, hue: str | None = No
     repeticiones. Devuelve un ``DataFrame`` con las columnas ``hue``, ``x``, ``mean``, ``min``,
     ``max`` y ``count``, en el orden en que aparecen en la tabla.
     """
-    _check_table(table, x, y, hue)
+    check_table(table, x, y, hue)
     final = final_rows(table)
     keys = [hue, x] if hue is not None else [x]
     stats = final.groupby(keys, sort=False)[y].agg(["mean", "min", "max", "count"])
@@ -281,7 +289,7 @@ def first_reaching(
     Devuelve un ``DataFrame`` con una fila por ejecución: las columnas de la configuración y
     ``reached``, el primer ``x`` con ``y >= threshold``, o ``inf`` si no lo alcanzó nunca.
     """
-    _check_table(table, y)
+    check_table(table, y)
     threshold = check_float(threshold, "threshold")
     x = _order_column(table, x)
     if x is None:
@@ -315,138 +323,3 @@ def _config_columns(table: pd.DataFrame) -> list[str]:
         if constant:
             out.append(column)
     return out
-
-
-def _label(value: Any, labels: Mapping[Any, str] | None) -> str:
-    if labels is not None and value in labels:
-        return labels[value]
-    return str(value)
-
-
-def _color(value: Any, k: int, colors: Mapping[Any, str] | None) -> str:
-    if colors is not None and value in colors:
-        return colors[value]
-    return PALETTE[k % len(PALETTE)]
-
-
-def _hue_groups(
-    table: pd.DataFrame, hue: str, order: Sequence[Any] | None
-) -> list[tuple[Any, pd.DataFrame]]:
-    groups = dict(list(table.groupby(hue, sort=False)))
-    keys = list(groups) if order is None else [v for v in order if v in groups]
-    return [(k, groups[k]) for k in keys]
-
-
-def plot_sweep_curves(
-    table: pd.DataFrame,
-    *,
-    x: str,
-    y: str,
-    hue: str,
-    ax: Axes | None = None,
-    xlabel: str | None = None,
-    ylabel: str | None = None,
-    title: str | None = None,
-    percent: bool = False,
-    logy: bool = False,
-    labels: Mapping[Any, str] | None = None,
-    order: Sequence[Any] | None = None,
-    legend_title: str | None = None,
-    colors: Mapping[Any, str] | None = None,
-) -> Axes:
-    """Métrica ``y`` frente a ``x`` (época o paso), una curva por valor de ``hue``.
-
-    Si hay varias ejecuciones por valor de ``hue`` (p. ej. varias semillas), dibuja la media y
-    una banda con el mínimo y el máximo. ``labels`` traduce los valores de ``hue`` para la
-    leyenda (p. ej. ``{"none": "sin BN", "batch": "con BN"}``), ``order`` fija su orden y
-    ``colors`` su color (por defecto, la paleta del libro en ese orden); ``percent=True``
-    multiplica ``y`` por 100. Devuelve los ejes.
-    """
-    import matplotlib.pyplot as plt
-
-    _check_table(table, x, y, hue)
-    percent = check_bool(percent, "percent")
-    logy = check_bool(logy, "logy")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 3.8))
-    scale = 100.0 if percent else 1.0
-    for k, (value, group) in enumerate(_hue_groups(table, hue, order)):
-        stats = group.groupby(x)[y].agg(["mean", "min", "max"]) * scale
-        color = _color(value, k, colors)
-        ax.plot(stats.index, stats["mean"], color=color, label=_label(value, labels))
-        if group["run"].nunique() > 1:
-            ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2)
-    if logy:
-        ax.set_yscale("log")
-    return _finish_axes(ax, x, y, hue, xlabel, ylabel, title, legend_title)
-
-
-def plot_sweep_final(
-    table: pd.DataFrame,
-    *,
-    x: str,
-    y: str,
-    hue: str,
-    ax: Axes | None = None,
-    logx: bool = False,
-    xlabel: str | None = None,
-    ylabel: str | None = None,
-    title: str | None = None,
-    percent: bool = False,
-    labels: Mapping[Any, str] | None = None,
-    order: Sequence[Any] | None = None,
-    legend_title: str | None = None,
-    colors: Mapping[Any, str] | None = None,
-) -> Axes:
-    """Valor final de ``y`` frente a un parámetro barrido ``x``, una curva por valor de ``hue``.
-
-    Toma la última fila de cada ejecución (:func:`summarize_final`); con varias semillas dibuja
-    la media y barras con el mínimo y el máximo. ``labels``, ``order``, ``colors`` y ``percent``
-    como en
-    :func:`plot_sweep_curves`; ``logx=True`` usa una escala logarítmica en ``x``. Devuelve
-    los ejes.
-    """
-    import matplotlib.pyplot as plt
-
-    _check_table(table, x, y, hue)
-    percent = check_bool(percent, "percent")
-    logx = check_bool(logx, "logx")
-    stats_all = summarize_final(table, x=x, y=y, hue=hue)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 3.8))
-    scale = 100.0 if percent else 1.0
-    for k, (value, group) in enumerate(_hue_groups(stats_all, hue, order)):
-        group = group.sort_values(x)
-        mean, low, high = (group[c].to_numpy(dtype=float) * scale for c in ("mean", "min", "max"))
-        color = _color(value, k, colors)
-        yerr = np.vstack([mean - low, high - mean])
-        ax.errorbar(
-            group[x].to_numpy(),
-            mean,
-            yerr=yerr if np.any(yerr > 0) else None,
-            color=color,
-            marker="o",
-            capsize=3,
-            label=_label(value, labels),
-        )
-    if logx:
-        ax.set_xscale("log")
-    return _finish_axes(ax, x, y, hue, xlabel, ylabel, title, legend_title)
-
-
-def _finish_axes(
-    ax: Axes,
-    x: str,
-    y: str,
-    hue: str,
-    xlabel: str | None,
-    ylabel: str | None,
-    title: str | None,
-    legend_title: str | None,
-) -> Axes:
-    # Rótulos, título y leyenda comunes a las dos figuras de un barrido.
-    ax.set(xlabel=xlabel or x, ylabel=ylabel or y)
-    if title:
-        ax.set_title(title)
-    ax.legend(title=legend_title if legend_title is not None else hue)
-    return ax

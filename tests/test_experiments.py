@@ -1,5 +1,6 @@
-"""Pruebas de bncourse.torch.experiments: entrenamiento por pasos, sondas, suavidad de la
-pérdida, BN ruidosa y fantasma, ruido de las estadísticas y MNISTRun.
+"""Pruebas de los experimentos de bncourse.torch: entrenamiento por pasos (steps), sondas,
+suavidad de la pérdida y ruido de las estadísticas (probes), BN ruidosa y fantasma (variants) y
+MNISTRun (runs).
 
 Las pruebas de MNISTRun sustituyen la carga de MNIST por datos sintéticos pequeños, para no
 depender de los archivos reales ni tardar.
@@ -14,10 +15,10 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
+import bncourse.torch as ex
 from bncourse import seed_everything
 from bncourse.sweep import expand_grid, run_sweep
-from bncourse.torch import MLP
-from bncourse.torch import experiments as ex
+from bncourse.torch import MLP, runs
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -150,7 +151,7 @@ def test_unit_probe_errors():
         probe.module(torch.zeros(4, 3))
 
 
-def test_activation_module_and_evaluate_tensors():
+def test_activation_module_and_evaluate_on_tensors():
     model = _mlp("batch", activation="tanh")
     assert ex.activation_module(model, -1) is model.hidden[-1][2]
     assert isinstance(ex.activation_module(model, 0), nn.Tanh)
@@ -160,7 +161,7 @@ def test_activation_module_and_evaluate_tensors():
         ex.activation_module(model, 5)
     data = _data(n=50)
     model.train()
-    loss, acc = ex.evaluate_tensors(model, data, chunk=7)
+    loss, acc = ex.evaluate(model, data, chunk=7)
     assert model.training  # vuelve al modo que tenía
     model.eval()
     with torch.no_grad():
@@ -333,7 +334,7 @@ def fake_mnist(monkeypatch):
         label = lambda x: (x[:, :392].mean(1) > x[:, 392:].mean(1)).long()  # noqa: E731
         return TensorDataset(train_x, label(train_x)), TensorDataset(test_x, label(test_x))
 
-    monkeypatch.setattr(ex, "mnist_tensors", fake)
+    monkeypatch.setattr(runs, "mnist_tensors", fake)
     return calls
 
 
@@ -416,18 +417,18 @@ def test_ghost_batchnorm_with_momentum_none_keeps_a_cumulative_average():
 
 def test_mnist_run_builds_each_model_once(fake_mnist, monkeypatch):
     built = []
-    real_mlp = ex.MLP
+    real_mlp = runs.MLP
 
     def counting_mlp(*args, **kwargs):
         built.append(kwargs.get("norm"))
         return real_mlp(*args, **kwargs)
 
     run = ex.MNISTRun(train_size=300, test_size=100, steps=5, eval_every=5, hidden=(16,))
-    monkeypatch.setattr(ex, "MLP", counting_mlp)
+    monkeypatch.setattr(runs, "MLP", counting_mlp)
     rows = run(norm="batch", seed=3)
     assert built == ["batch"]
     # La red es la de la semilla pedida: otra ejecución igual da las mismas filas.
-    monkeypatch.setattr(ex, "MLP", real_mlp)
+    monkeypatch.setattr(runs, "MLP", real_mlp)
     assert rows == run(norm="batch", seed=3)
 
 
@@ -442,3 +443,14 @@ def test_train_steps_and_landscape_respect_frozen_batchnorm():
     ex.train_steps(model, train, test, steps=6, batch_size=20, eval_every=3, measure=measure)
     assert model.training and not bn.training
     assert torch.equal(bn.running_mean, before)
+
+
+def test_old_module_names_still_import_the_same_objects():
+    """Los cuadernos y el código de los lectores usan bncourse.torch.experiments y bn_utils."""
+    from bncourse.torch import bn_utils, experiments
+
+    for name in experiments.__all__:
+        expected = ex.evaluate if name == "evaluate_tensors" else getattr(ex, name)
+        assert getattr(experiments, name) is expected, name
+    for name in bn_utils.__all__:
+        assert getattr(bn_utils, name) is getattr(ex, name), name

@@ -65,3 +65,22 @@ def test_package_is_typed():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     lint = makefile[makefile.index("\nlint:") :].split("\n\n")[0]
     assert "$(VENV)/bin/mypy" in lint
+
+
+def test_torch_layer_exports_every_public_name_and_help_lists_them():
+    import importlib
+    import pkgutil
+    import pydoc
+
+    import bncourse.torch as bt
+
+    for info in pkgutil.iter_modules(bt.__path__):
+        module = importlib.import_module(f"bncourse.torch.{info.name}")
+        missing = sorted(
+            set(getattr(module, "__all__", [])) - set(bt.__all__) - {"evaluate_tensors"}
+        )
+        assert missing == [], f"bncourse.torch no exporta {missing} de {info.name}"
+    text = pydoc.render_doc(bt, renderer=pydoc.plaintext)
+    for name in bt.__all__:
+        assert getattr(bt, name) is not None
+        assert name in text, name

@@ -281,7 +281,39 @@ def test_plot_sweep_curves_without_seeds_has_no_band_and_uses_given_axes():
     fig, ax = plt.subplots()
     out = plot_sweep_curves(table, x="step", y="train_loss", hue="norm", ax=ax, logy=True)
     assert out is ax and len(ax.collections) == 0
-    assert ax.get_yscale() == "log" and ax.get_xlabel() == "step"
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "Paso de entrenamiento"
+
+
+def test_sweep_figures_have_spanish_default_labels():
+    """Sin xlabel, ylabel ni legend_title, los rótulos están en español, no son columnas."""
+    table = run_sweep(
+        expand_grid(norm=["none", "batch"]), lambda norm: toy_run(norm, 0.3), verbose=False
+    )
+    table["test_accuracy"] = 0.5
+    table["mi_métrica"] = 1.0
+    ax = plot_sweep_curves(table, x="step", y="test_accuracy", hue="norm", percent=True)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (
+        "Paso de entrenamiento",
+        "Exactitud de prueba (%)",
+    )
+    assert ax.get_legend().get_title().get_text() == "Normalización"
+    table["lr"] = 0.1
+    ax = plot_sweep_final(table, x="lr", y="train_loss", hue="norm")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("Tasa de aprendizaje", "Pérdida de entrenamiento")
+    ax = plot_sweep_curves(table, x="step", y="mi_métrica", hue="norm")
+    assert ax.get_ylabel() == "Mi métrica"
+    plt.close("all")
+
+
+def test_sweep_figures_live_in_plotting_and_are_still_importable_from_sweep():
+    import bncourse.plotting as plotting
+    import bncourse.sweep as sweep
+
+    assert sweep.plot_sweep_curves is plotting.plot_sweep_curves
+    assert sweep.plot_sweep_final is plotting.plot_sweep_final
+    assert plotting.axis_label("lr") == "Tasa de aprendizaje"
+    with pytest.raises(AttributeError):
+        sweep.plot_nothing  # noqa: B018
 
 
 def test_plot_sweep_final_draws_means_with_min_max_bars():

@@ -1,11 +1,34 @@
-"""Capa de PyTorch de bncourse: datos como tensores, modelos con normalización a elegir y
-bucles de entrenamiento que devuelven un :class:`bncourse.History`.
+"""Capa de PyTorch de bncourse: datos como tensores, modelos con normalización a elegir, bucles de
+entrenamiento que devuelven un :class:`bncourse.History` y los experimentos del curso.
+
+Todos los nombres públicos de sus módulos se importan desde aquí (``from bncourse.torch import
+...``); cada módulo se llama como lo que contiene:
+
+- :mod:`~bncourse.torch.data`: MNIST y CIFAR-10 como tensores y ``DataLoader`` reproducibles.
+- :mod:`~bncourse.torch.models`: :class:`RecipeCNN`, :class:`MLP` y :func:`make_norm`.
+- :mod:`~bncourse.torch.training`: :func:`fit`, :func:`train_epoch`, :func:`evaluate`, el
+  optimizador y la evolución de la tasa de aprendizaje.
+- :mod:`~bncourse.torch.steps`: :func:`train_steps`, entrenamiento por pasos sobre tensores.
+- :mod:`~bncourse.torch.probes`: :class:`UnitProbe`, :func:`gradient_landscape` y
+  :func:`batch_statistics_noise`, las mediciones de los experimentos.
+- :mod:`~bncourse.torch.variants`: :class:`NoisyBatchNorm1d` y :class:`GhostBatchNorm1d`, que
+  sustituyen las BN de un modelo ya construido.
+- :mod:`~bncourse.torch.runs`: :class:`MNISTRun`, la función de los barridos sobre MNIST.
+- :mod:`~bncourse.torch.bn_statistics`: encontrar, reestimar y congelar las estadísticas de
+  población de BN.
+- :mod:`~bncourse.torch.folding`: plegar BN en la capa anterior para la inferencia.
+- :mod:`~bncourse.torch.recurrent`: :class:`RowRNN`, una red recurrente con la normalización
+  dentro de la recurrencia.
+
+(``bncourse.torch.experiments`` y ``bncourse.torch.bn_utils`` son los nombres antiguos; siguen
+importando lo mismo.)
 
 Importar este subpaquete importa ``torch`` (y ``torchvision`` solo cuando se usan sus
 transformaciones). Si en el mismo proceso se va a usar también TensorFlow, importe antes
 ``torch``: con estas versiones, cargar ``triton`` después de TensorFlow bloquea el proceso.
 """
 
+from .bn_statistics import BATCHNORM_TYPES, batchnorm_layers, freeze_batchnorm, recompute_bn_stats
 from .data import (
     DEFAULT_CIFAR10_MEAN,
     DEFAULT_CIFAR10_STD,
@@ -17,7 +40,12 @@ from .data import (
     recipe_transform,
     to_image_tensor,
 )
+from .folding import fold_batchnorm, fold_model, foldable_pairs
 from .models import MLP, NORMALIZATIONS, RecipeCNN, count_parameters, make_norm
+from .probes import UnitProbe, activation_module, batch_statistics_noise, gradient_landscape
+from .recurrent import RECURRENT_NORMS, RowRNN, StepwiseBatchNorm
+from .runs import MNISTRun
+from .steps import train_steps
 from .training import (
     LR_SCHEDULES,
     default_device,
@@ -27,27 +55,48 @@ from .training import (
     make_scheduler,
     train_epoch,
 )
+from .variants import GhostBatchNorm1d, NoisyBatchNorm1d, add_batchnorm_noise, use_ghost_batches
 
 __all__ = [
+    "BATCHNORM_TYPES",
     "DEFAULT_CIFAR10_MEAN",
     "DEFAULT_CIFAR10_STD",
     "LR_SCHEDULES",
     "MLP",
     "NORMALIZATIONS",
+    "RECURRENT_NORMS",
+    "GhostBatchNorm1d",
     "ImageArrayDataset",
+    "MNISTRun",
+    "NoisyBatchNorm1d",
     "RecipeCNN",
+    "RowRNN",
+    "StepwiseBatchNorm",
+    "UnitProbe",
+    "activation_module",
+    "add_batchnorm_noise",
+    "batch_statistics_noise",
+    "batchnorm_layers",
     "cifar10_datasets",
     "cifar10_tensors",
     "count_parameters",
     "default_device",
     "evaluate",
     "fit",
+    "fold_batchnorm",
+    "fold_model",
+    "foldable_pairs",
+    "freeze_batchnorm",
+    "gradient_landscape",
     "make_loader",
     "make_norm",
     "make_optimizer",
     "make_scheduler",
     "mnist_tensors",
     "recipe_transform",
+    "recompute_bn_stats",
     "to_image_tensor",
     "train_epoch",
+    "train_steps",
+    "use_ghost_batches",
 ]

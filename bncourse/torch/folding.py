@@ -31,6 +31,8 @@ import torch
 from torch import nn
 
 from .._checks import check_bool, describe
+from .bn_statistics import BATCHNORM_TYPES
+from .training import check_model
 
 __all__ = ["fold_batchnorm", "fold_model", "foldable_pairs"]
 
@@ -41,7 +43,6 @@ _PAIRS: dict[type[nn.Module], tuple[type[nn.Module], ...]] = {
     nn.Conv2d: (nn.BatchNorm2d, nn.SyncBatchNorm),
     nn.Conv3d: (nn.BatchNorm3d, nn.SyncBatchNorm),
 }
-_BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 
 _Layer = nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d
@@ -64,7 +65,7 @@ def _check_pair(layer: object, bn: object) -> tuple[_Layer, _BatchNorm]:
             "«layer» debe ser una capa nn.Linear, nn.Conv1d, nn.Conv2d o nn.Conv3d; se recibió "
             f"{describe(layer)}."
         )
-    if not isinstance(bn, _BATCHNORMS):
+    if not isinstance(bn, BATCHNORM_TYPES):
         raise TypeError(
             "«bn» debe ser una capa de normalización por lotes (nn.BatchNorm1d, nn.BatchNorm2d, "
             f"nn.BatchNorm3d o nn.SyncBatchNorm); se recibió {describe(bn)}."
@@ -147,7 +148,7 @@ def _iter_pairs(
             items = list(child.named_children())
             for i in range(len(items) - 1):
                 (n1, first), (n2, second) = items[i], items[i + 1]
-                if _layer_kind(first) is not None and isinstance(second, _BATCHNORMS):
+                if _layer_kind(first) is not None and isinstance(second, BATCHNORM_TYPES):
                     yield child, n1, n2, (f"{full}.{n1}", f"{full}.{n2}")
         yield from _iter_pairs(child, full)
 
@@ -157,8 +158,7 @@ def foldable_pairs(model: nn.Module) -> list[tuple[str, str]]:
 
     Es lo que :func:`fold_model` plegaría, p. ej. ``[("features.0", "features.1"), ...]``.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"«model» debe ser un torch.nn.Module; se recibió {describe(model)}.")
+    model = check_model(model)
     return [names for *_, names in _iter_pairs(model)]
 
 
@@ -182,13 +182,12 @@ def fold_model(model: nn.Module, *, inplace: bool = False) -> nn.Module:
     -------
     ``ValueError`` si el modelo, o alguna de sus capas BN, está en modo entrenamiento.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"«model» debe ser un torch.nn.Module; se recibió {describe(model)}.")
+    model = check_model(model)
     inplace = check_bool(inplace, "inplace")
     in_training = [
         name or type(model).__name__
         for name, m in model.named_modules()
-        if m.training and (m is model or isinstance(m, _BATCHNORMS))
+        if m.training and (m is model or isinstance(m, BATCHNORM_TYPES))
     ]
     if in_training:
         raise ValueError(

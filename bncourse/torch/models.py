@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .._checks import check_bool, check_choice, check_float, check_int, describe
+from .training import check_model
 
 __all__ = ["MLP", "NORMALIZATIONS", "RecipeCNN", "count_parameters", "make_norm"]
 
@@ -65,8 +66,7 @@ def count_parameters(model: nn.Module, *, trainable_only: bool = True) -> int:
     Los búferes, como ``running_mean`` y ``running_var`` de BN, no son parámetros y no se
     cuentan.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"«model» debe ser un torch.nn.Module; se recibió {describe(model)}.")
+    model = check_model(model)
     trainable_only = check_bool(trainable_only, "trainable_only")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 

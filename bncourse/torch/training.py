@@ -1,8 +1,10 @@
 """Entrenamiento y evaluación con PyTorch que devuelven el historial común del curso.
 
 :func:`fit` entrena época a época y evalúa tras cada una en modo evaluación (``model.eval()``)
-y sin gradientes; :func:`evaluate` restaura después el modo que tenía el modelo. Es justo lo que
-olvida la receta clásica de CIFAR-10, que mide la exactitud con el modelo en modo entrenamiento.
+y sin gradientes; :func:`evaluate` restaura después el modo que tenía cada submódulo. Es justo
+lo que olvida la receta clásica de CIFAR-10, que mide la exactitud con el modelo en modo
+entrenamiento. :func:`evaluate` acepta un ``DataLoader`` o tensores ya en memoria, así que sirve
+también al entrenamiento por pasos de :mod:`bncourse.torch.steps`.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, TensorDataset
 
 from .._checks import check_bool, check_choice, check_float, check_int, describe
 from ..history import History
@@ -29,6 +32,9 @@ __all__ = [
     "train_epoch",
 ]
 
+Tensors = tuple[torch.Tensor, torch.Tensor]
+"""Un conjunto en memoria como tupla ``(x, y)`` de tensores."""
+
 LR_SCHEDULES = ("constant", "linear")
 """Evoluciones de la tasa de aprendizaje que acepta :func:`fit`."""
 
@@ -38,7 +44,8 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _check_model(model: object) -> nn.Module:
+def check_model(model: object) -> nn.Module:
+    """Devuelve ``model`` si es un ``torch.nn.Module``; si no, un ``TypeError`` en español."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"«model» debe ser un torch.nn.Module; se recibió {describe(model)}.")
     return model
@@ -64,6 +71,30 @@ def _resolve_device(device: str | torch.device | None, model: nn.Module) -> torc
         raise ValueError(f"«device» no es un dispositivo válido de PyTorch: {device!r}.") from exc
 
 
+def as_tensors(data: Any, name: str) -> Tensors:
+    """Acepta un ``TensorDataset`` de dos tensores o una tupla ``(x, y)``."""
+    if isinstance(data, TensorDataset):
+        tensors = data.tensors
+    elif isinstance(data, tuple | list):
+        tensors = tuple(data)
+    else:
+        raise TypeError(
+            f"«{name}» debe ser un TensorDataset o una tupla (x, y) de tensores; se recibió "
+            f"{describe(data)}."
+        )
+    if len(tensors) != 2 or not all(isinstance(t, torch.Tensor) for t in tensors):
+        raise TypeError(f"«{name}» debe contener exactamente dos tensores (x, y).")
+    x, y = tensors
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(
+            f"«{name}» debe tener tantas etiquetas como ejemplos (y al menos uno); tiene {len(x)} "
+            f"ejemplos y {len(y)} etiquetas."
+        )
+    if y.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"Las etiquetas de «{name}» deben ser enteras; son de tipo {y.dtype}.")
+    return x, y.long()
+
+
 def _check_labels(y: torch.Tensor, num_classes: int) -> None:
     if y.dtype not in (torch.int64, torch.int32, torch.uint8):
         raise TypeError(f"Las etiquetas deben ser enteras; son de tipo {y.dtype}.")
@@ -77,25 +108,43 @@ def _check_labels(y: torch.Tensor, num_classes: int) -> None:
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
-    loader: DataLoader,
+    loader: DataLoader | TensorDataset | Tensors,
     *,
     device: str | torch.device | None = None,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    chunk: int = 5000,
 ) -> tuple[float, float]:
     """Pérdida media y exactitud (fracción) de ``model`` sobre ``loader``, en modo evaluación.
 
     Pone el modelo en ``eval()`` (BN usa sus estadísticas de población y *dropout* se desactiva),
     calcula sin gradientes y, al terminar, devuelve cada submódulo al modo que tenía (también
     las capas congeladas con ``eval()`` dentro de un modelo en modo de entrenamiento).
+
+    ``loader`` es un ``DataLoader`` o, para datos ya en memoria, un ``TensorDataset`` o una
+    tupla ``(x, y)`` de tensores, que se recorre en trozos de ``chunk`` ejemplos. La pérdida por
+    defecto es la entropía cruzada.
     """
-    model = _check_model(model)
-    loader = _check_loader(loader, "loader")
+    model = check_model(model)
+    chunk = check_int(chunk, "chunk", minimum=1)
+    batches: Any
+    if isinstance(loader, DataLoader):
+        batches = loader
+    elif isinstance(loader, TensorDataset | tuple | list):
+        x_all, y_all = as_tensors(loader, "loader")
+        batches = (
+            (x_all[i : i + chunk], y_all[i : i + chunk]) for i in range(0, len(x_all), chunk)
+        )
+    else:
+        raise TypeError(
+            "«loader» debe ser un torch.utils.data.DataLoader, un TensorDataset o una tupla "
+            f"(x, y) de tensores; se recibió {describe(loader)}."
+        )
     device = _resolve_device(device, model)
     loss_fn = loss_fn or nn.CrossEntropyLoss(reduction="sum")
     with modes_restored(model):
         model.eval()
         total_loss, correct, count = 0.0, 0, 0
-        for x, labels in loader:
+        for x, labels in batches:
             x, y = x.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             logits = model(x)
             _check_labels(labels, logits.shape[1])
@@ -163,7 +212,7 @@ def train_epoch(
     ``loss_fn`` puede reducir con la media (por defecto) o con la suma (``reduction="sum"``);
     en los dos casos la pérdida devuelta es la media por ejemplo.
     """
-    model = _check_model(model)
+    model = check_model(model)
     loader = _check_loader(loader, "loader")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(
@@ -210,7 +259,7 @@ def make_optimizer(
     weight_decay: float = 0.0,
 ) -> torch.optim.Optimizer:
     """Crea ``Adam`` o ``SGD`` (con momento) sobre los parámetros de ``model``."""
-    model = _check_model(model)
+    model = check_model(model)
     check_choice(name, "optimizer", ("adam", "sgd"))
     lr = check_float(lr, "lr", minimum=0.0, strict_minimum=True)
     momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0)
@@ -290,7 +339,7 @@ def fit(
     Las métricas de entrenamiento son las acumuladas durante cada época (véase
     :func:`train_epoch`); ``seconds`` acumula el tiempo de entrenamiento y evaluación.
     """
-    model = _check_model(model)
+    model = check_model(model)
     train_loader = _check_loader(train_loader, "train_loader")
     test_loader = _check_loader(test_loader, "test_loader")
     epochs = check_int(epochs, "epochs", minimum=1)

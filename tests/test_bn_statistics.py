@@ -1,4 +1,4 @@
-"""Pruebas de la reestimación de estadísticas de BN (bncourse.torch.bn_utils)."""
+"""Pruebas de la reestimación de estadísticas de BN (bncourse.torch.bn_statistics)."""
 
 import pytest
 import torch
@@ -6,7 +6,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from bncourse.torch import RecipeCNN
-from bncourse.torch.bn_utils import batchnorm_layers, recompute_bn_stats
+from bncourse.torch.bn_statistics import batchnorm_layers, freeze_batchnorm, recompute_bn_stats
 
 
 def _loader(x, batch_size=10):
@@ -86,3 +86,23 @@ def test_recompute_errors():
         recompute_bn_stats(model, [[1.0, 2.0]])
     with pytest.raises(TypeError, match="torch.nn.Module"):
         batchnorm_layers("red")
+
+
+def test_freeze_batchnorm_keeps_statistics_and_parameters_through_training():
+    from bncourse.torch import MLP, make_loader, make_optimizer, train_epoch
+
+    torch.manual_seed(0)
+    model = MLP(6, (8, 8), 2, norm="batch")
+    assert freeze_batchnorm(model) is model
+    bns = [m for _, m in batchnorm_layers(model)]
+    before = [{k: v.clone() for k, v in bn.state_dict().items()} for bn in bns]
+    x = torch.randn(40, 6)
+    loader = make_loader(TensorDataset(x, (x[:, 0] > 0).long()), 8, shuffle=True)
+    train_epoch(model, loader, make_optimizer(model, "sgd", lr=0.1))
+    assert model.training and not any(bn.training for bn in bns)
+    for bn, saved in zip(bns, before, strict=True):
+        assert not any(p.requires_grad for p in bn.parameters())
+        for key, value in bn.state_dict().items():
+            assert torch.equal(value, saved[key]), key
+    with pytest.raises(ValueError, match="no tiene capas BN"):
+        freeze_batchnorm(nn.Linear(2, 2))
