@@ -58,11 +58,14 @@ def download(archive: Archive, mirrors: tuple[str, ...], target: Path) -> None:
     for mirror in mirrors:
         url = mirror + archive.filename
 
-        def write(fh: BinaryIO, url: str = url) -> None:
-            try:
-                response = _urlopen(url, timeout=60)
-            except _NETWORK_ERRORS as exc:
-                raise _NetworkFailure(describe_error(exc)) from exc
+        # Se conecta antes de tocar la carpeta: sin red, no se crea nada en el disco.
+        try:
+            response = _urlopen(url, timeout=60)
+        except _NETWORK_ERRORS as exc:
+            errors.append(f"{url}: {describe_error(exc)}")
+            continue
+
+        def write(fh: BinaryIO, response: Any = response) -> None:
             with response:
                 try:
                     total = int(response.headers.get("Content-Length") or 0) or None
@@ -97,6 +100,7 @@ def download(archive: Archive, mirrors: tuple[str, ...], target: Path) -> None:
         except DataError as exc:
             errors.append(f"{url}: {exc}")
         except OSError as exc:
+            response.close()
             raise LocalWriteError(
                 f"No se pudo guardar {archive.filename} en {target.parent}: {describe_error(exc)}. Es "
                 "un error local (permisos de la carpeta o espacio en disco), no de la red, así "

@@ -129,7 +129,7 @@ def evaluate(
     batches: Any
     if isinstance(loader, DataLoader):
         batches = loader
-    elif isinstance(loader, TensorDataset | tuple | list):
+    elif isinstance(loader, TensorDataset | tuple):
         x_all, y_all = as_tensors(loader, "loader")
         batches = (
             (x_all[i : i + chunk], y_all[i : i + chunk]) for i in range(0, len(x_all), chunk)
