@@ -426,7 +426,7 @@ class NoisyBatchNorm1d(nn.Module):
     se transforma en $s_j \\hat y_{ij} + \\mu_j + \\sigma\\,\\varepsilon_{ij}$, con
     $\\varepsilon_{ij}$ normal estándar independiente para cada ejemplo. Así, la distribución
     que recibe la capa siguiente tiene media y varianza distintas en cada paso: **más**
-    desplazamiento interno de covariables que sin BN. En modo evaluación no sortea nada y
+    desplazamiento interno de covariables que sin BN. En modo evaluación no extrae nada al azar y
     aplica la transformación esperada, $E[s_j]\\,\\hat y_{ij} + E[\\mu_j] = \\frac{1 + b}{2}\\,
     \\hat y_{ij}$, para que la capa siguiente reciba en inferencia, en promedio, lo mismo que
     al entrenar (como el *dropout*, que compensa en un modo lo que apaga en el otro).
