@@ -238,7 +238,10 @@ def test_noisy_batchnorm_adds_a_per_step_shift_only_in_training():
     layer = ex.NoisyBatchNorm1d(8, mean_range=2.0, scale_max=3.0, noise_std=0.0)
     x = torch.randn(500, 8) * 4 + 7
     layer.eval()
-    assert torch.equal(layer(x), layer.bn(x))
+    # En inferencia, sin sorteo: la transformación esperada, E[s] = (1 + 3)/2 = 2 y E[μ] = 0.
+    assert layer.expected_scale == 2.0
+    assert torch.equal(layer(x), layer(x))
+    assert torch.allclose(layer(x), 2.0 * layer.bn(x))
     layer.train()
     out = layer(x)
     # Sin ruido por ejemplo, cada unidad es s·x̂ + μ: media μ ∈ [-2, 2] y desviación s ∈ [1, 3].
@@ -248,6 +251,23 @@ def test_noisy_batchnorm_adds_a_per_step_shift_only_in_training():
     assert out.mean(0).abs().max() > 0.2  # la media realmente se desplaza
     again = layer(x)
     assert not torch.allclose(out, again)  # cambia en cada paso
+
+
+def test_noisy_batchnorm_inference_is_the_training_output_on_average():
+    # La media de muchas pasadas de entrenamiento es E[s]·x̂ + E[μ] = E[s]·x̂: lo que devuelve
+    # la capa en inferencia cuando sus estadísticas de población son las del minilote.
+    torch.manual_seed(0)
+    layer = ex.NoisyBatchNorm1d(6, mean_range=1.0, scale_max=2.0, noise_std=0.5)
+    x = torch.randn(400, 6) * 3 - 2
+    with torch.no_grad():
+        normalized = layer.bn(x)  # modo de entrenamiento: estadísticas del minilote
+        average = torch.stack([layer(x) for _ in range(2000)]).mean(0)
+        assert (average - 1.5 * normalized).abs().max() < 0.15
+        assert (average - normalized).abs().max() > 0.5  # sin la escala, no coincidiría
+        layer.bn.running_mean.copy_(x.mean(0))
+        layer.bn.running_var.copy_(x.var(0, unbiased=False))
+        layer.eval()
+        assert torch.allclose(layer(x), 1.5 * normalized, atol=1e-4)
 
 
 def test_add_batchnorm_noise_and_ghost_batches_replace_every_batchnorm():

@@ -36,7 +36,10 @@ class NoisyBatchNorm1d(nn.Module):
     se transforma en $s_j \\hat y_{ij} + \\mu_j + \\sigma\\,\\varepsilon_{ij}$, con
     $\\varepsilon_{ij}$ normal estándar independiente para cada ejemplo. Así, la distribución
     que recibe la capa siguiente tiene media y varianza distintas en cada paso: **más**
-    desplazamiento interno de covariables que sin BN. En modo evaluación no añade ruido.
+    desplazamiento interno de covariables que sin BN. En modo evaluación no extrae nada al azar y
+    aplica la transformación esperada, $E[s_j]\\,\\hat y_{ij} + E[\\mu_j] = \\frac{1 + b}{2}\\,
+    \\hat y_{ij}$, para que la capa siguiente reciba en inferencia, en promedio, lo mismo que
+    al entrenar (como el *dropout*, que compensa en un modo lo que apaga en el otro).
 
     Parámetros
     ----------
@@ -73,12 +76,17 @@ class NoisyBatchNorm1d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bn(x)
         if not self.training:
-            return out
+            return out * self.expected_scale  # E[μ_j] = 0 y E[ε_ij] = 0
         features = out.shape[1]
         mean = (torch.rand(features) * 2 - 1) * self.mean_range
         scale = 1 + torch.rand(features) * (self.scale_max - 1)
         noise = self.noise_std * torch.randn_like(out) if self.noise_std > 0 else 0.0
         return out * scale.to(out) + mean.to(out) + noise
+
+    @property
+    def expected_scale(self) -> float:
+        """$E[s_j] = (1 + b)/2$, la escala que se aplica en modo evaluación."""
+        return (1.0 + self.scale_max) / 2
 
     def extra_repr(self) -> str:
         return (
