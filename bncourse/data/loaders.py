@@ -237,7 +237,8 @@ def _save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     # Sin comprimir: leer cifar10.npz comprimido cuesta mucho más (mediana de 0.73 s frente a
     # 0.054 s en 7 lecturas en la máquina del curso, 2 núcleos compartidos; 1.87 s frente a
     # 0.53 s en 9 lecturas con la máquina más cargada) y ocupa casi lo mismo (171 MB frente a
-    # 184 MB), porque las imágenes reales apenas se comprimen.
+    # 184 MB), porque las imágenes reales apenas se comprimen. Lo mide
+    # tools/benchmarks/bench_npz_cache.py (también en make bench).
     def write(fh: BinaryIO) -> None:
         np.savez(
             fh,
