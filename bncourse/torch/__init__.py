@@ -6,6 +6,16 @@ transformaciones). Si en el mismo proceso se va a usar también TensorFlow, impo
 ``torch``: con estas versiones, cargar ``triton`` después de TensorFlow bloquea el proceso.
 """
 
+from .alternatives import (
+    ALTERNATIVES,
+    BatchRenorm,
+    FilterResponseNorm,
+    SkipInitResNet,
+    WSConv2d,
+    alternative_cnn,
+    renorm_limits,
+    saved_tensor_bytes,
+)
 from .data import (
     DEFAULT_CIFAR10_MEAN,
     DEFAULT_CIFAR10_STD,
@@ -29,6 +39,14 @@ from .training import (
 )
 
 __all__ = [
+    "ALTERNATIVES",
+    "BatchRenorm",
+    "FilterResponseNorm",
+    "SkipInitResNet",
+    "WSConv2d",
+    "alternative_cnn",
+    "renorm_limits",
+    "saved_tensor_bytes",
     "DEFAULT_CIFAR10_MEAN",
     "DEFAULT_CIFAR10_STD",
     "LR_SCHEDULES",
