@@ -157,7 +157,7 @@ def test_ws_conv_formula_and_gradient():
     y = conv(x).detach()
     with torch.no_grad():
         conv.weight.mul_(7.0).add_(3.0)
-    torch.testing.assert_close(conv(x).detach(), y, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(conv(x).detach(), y, atol=1e-3, rtol=2e-3)
     assert torch.autograd.gradcheck(
         lambda inp: conv(inp), (x[:1, :, :4, :4].detach().requires_grad_(),)
     )
