@@ -16,6 +16,8 @@ Todos los nombres públicos de sus módulos se importan desde aquí (``from bnco
 - :mod:`~bncourse.torch.runs`: :class:`MNISTRun`, la función de los barridos sobre MNIST.
 - :mod:`~bncourse.torch.bn_statistics`: encontrar, reestimar y congelar las estadísticas de
   población de BN.
+- :mod:`~bncourse.torch.alternatives`: alternativas a BN construidas desde cero
+  (:class:`BatchRenorm`, :class:`WSConv2d`, :class:`FilterResponseNorm`, :class:`SkipInitResNet`).
 - :mod:`~bncourse.torch.folding`: plegar BN en la capa anterior para la inferencia.
 - :mod:`~bncourse.torch.recurrent`: :class:`RowRNN`, una red recurrente con la normalización
   dentro de la recurrencia.
@@ -28,6 +30,16 @@ transformaciones). Si en el mismo proceso se va a usar también TensorFlow, impo
 ``torch``: con estas versiones, cargar ``triton`` después de TensorFlow bloquea el proceso.
 """
 
+from .alternatives import (
+    ALTERNATIVES,
+    BatchRenorm,
+    FilterResponseNorm,
+    SkipInitResNet,
+    WSConv2d,
+    alternative_cnn,
+    renorm_limits,
+    saved_tensor_bytes,
+)
 from .bn_statistics import BATCHNORM_TYPES, batchnorm_layers, freeze_batchnorm, recompute_bn_stats
 from .data import (
     DEFAULT_CIFAR10_MEAN,
@@ -58,6 +70,14 @@ from .training import (
 from .variants import GhostBatchNorm1d, NoisyBatchNorm1d, add_batchnorm_noise, use_ghost_batches
 
 __all__ = [
+    "ALTERNATIVES",
+    "BatchRenorm",
+    "FilterResponseNorm",
+    "SkipInitResNet",
+    "WSConv2d",
+    "alternative_cnn",
+    "renorm_limits",
+    "saved_tensor_bytes",
     "BATCHNORM_TYPES",
     "DEFAULT_CIFAR10_MEAN",
     "DEFAULT_CIFAR10_STD",
