@@ -296,6 +296,30 @@ def test_evaluate_matches_keras_and_uses_inference_mode(tiny_data, trained):
     np.testing.assert_allclose(alone[0], batch[0], rtol=1e-5, atol=1e-7)
 
 
+def test_fit_calls_extra_callbacks_after_recording_the_epoch(tiny_data):
+    x, y = tiny_data
+
+    class Spy(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            # La evaluación en prueba de la época ya está hecha y el modelo es el que se entrena.
+            self.seen.append((epoch, "val_accuracy" in (logs or {}), self.model is model))
+
+    model = _small_model(seed=1)
+    spy = Spy()
+    history = fit(model, x, y, x[:50], y[:50], epochs=2, batch_size=50, seed=2, verbose=False,
+                  callbacks=[spy])
+    assert spy.seen == [(0, True, True), (1, True, True)]
+    assert len(history) == 2
+    with pytest.raises(TypeError, match="«callbacks» debe ser una lista de callbacks"):
+        fit(model, x, y, x, y, epochs=1, verbose=False, callbacks=spy)
+    with pytest.raises(TypeError, match=r"«callbacks\[0\]» debe ser un callback de Keras"):
+        fit(model, x, y, x, y, epochs=1, verbose=False, callbacks=["no"])
+
+
 @pytest.mark.parametrize(
     ("change", "error", "message"),
     [

@@ -9,7 +9,7 @@ Contenido:
 - :class:`EpochLogger`: una línea breve por época, sin barras de progreso.
 - :func:`fit`: entrenamiento que devuelve un :class:`bncourse.History`, la misma forma que usa
   el capítulo de PyTorch, de modo que :func:`bncourse.plotting.plot_history` sirve para los dos.
-- :func:`predict` y :func:`evaluate`: predicciones, pérdida y exactitud en modo inferencia.
+- :func:`predict` y :func:`evaluate`: predicciones, pérdida y exactitud en modo de inferencia.
 
 Registro de TensorFlow
     Antes de importar TensorFlow este módulo fija ``TF_CPP_MIN_LOG_LEVEL=2`` (si no estaba

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -21,7 +22,7 @@ OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
 
 
 class EpochLogger(keras.callbacks.Callback):
-    """Retrollamada de Keras que escribe una sola línea breve al final de cada época.
+    """*Callback* de Keras que escribe una sola línea breve al final de cada época.
 
     Úsela con ``model.fit(..., verbose=0, callbacks=[EpochLogger()])`` para ver el progreso sin
     las barras de Keras, que llenan la salida de los cuadernos. Ejemplo de línea (el formato es
@@ -30,8 +31,8 @@ class EpochLogger(keras.callbacks.Callback):
         con BN: época 2/4  pérdida 0.061/0.085  exactitud 98.12 %/97.40 %  (entrenamiento/prueba)  10.2 s
 
     La pérdida y la exactitud de entrenamiento son las medias de Keras a lo largo de la época
-    (con la red cambiando y BN en modo entrenamiento); las de prueba (lo que Keras llama
-    validación) se miden al final de la época, en modo inferencia. El tiempo es el acumulado
+    (con la red cambiando y BN en modo de entrenamiento); las de prueba (lo que Keras llama
+    validación) se miden al final de la época, en modo de inferencia. El tiempo es el acumulado
     desde el principio del entrenamiento.
 
     Parámetros
@@ -158,6 +159,7 @@ def fit(
     verbose: bool = True,
     stop_on_divergence: bool = True,
     compile_model: bool = True,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> History:
     """Compila y entrena ``model`` con ``model.fit`` y devuelve su historial por épocas.
 
@@ -199,6 +201,10 @@ def fit(
         Si es ``True`` (por defecto), compila el modelo con un optimizador nuevo. Con ``False``
         se usa la compilación que ya tenga (por ejemplo, para seguir entrenando con el estado
         del optimizador).
+    callbacks:
+        *Callbacks* de Keras adicionales (subclases de ``keras.callbacks.Callback``), que se
+        llaman después de los de esta función: en ``on_epoch_end`` ya está hecha la
+        evaluación en prueba de la época y registrada en el historial.
 
     Devuelve
     --------
@@ -223,6 +229,18 @@ def fit(
     compile_model = check_bool(compile_model, "compile_model")
     if not compile_model and not model.compiled:
         raise ValueError("«compile_model» es False, pero el modelo no está compilado.")
+    if isinstance(callbacks, keras.callbacks.Callback) or not isinstance(callbacks, Sequence):
+        raise TypeError(
+            "«callbacks» debe ser una lista de callbacks de Keras; se recibió "
+            f"{describe(callbacks)}."
+        )
+    extra_callbacks = list(callbacks)
+    for i, callback in enumerate(extra_callbacks):
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise TypeError(
+                f"«callbacks[{i}]» debe ser un callback de Keras (keras.callbacks.Callback); se "
+                f"recibió {describe(callback)}."
+            )
 
     if seed is not None:
         seed_everything(seed)
@@ -235,9 +253,12 @@ def fit(
         model.compile(optimizer=opt, loss="categorical_crossentropy", metrics=["accuracy"])
 
     history = History(label=label)
-    callbacks: list[keras.callbacks.Callback] = [_HistoryRecorder(history, stop_on_divergence)]
+    all_callbacks: list[keras.callbacks.Callback] = [
+        _HistoryRecorder(history, stop_on_divergence)
+    ]
     if verbose:
-        callbacks.append(EpochLogger(label))
+        all_callbacks.append(EpochLogger(label))
+    all_callbacks += extra_callbacks
     # Los minilotes salen de un tf.data propio (barajado con la semilla, sin «map» en
     # paralelo): el adaptador de arreglos de Keras usa un «map» en paralelo que, con el
     # determinismo de TensorFlow activado, escribe un error espurio del núcleo en C++ en la
@@ -252,7 +273,7 @@ def fit(
         train_data,
         epochs=epochs,
         validation_data=test_data,
-        callbacks=callbacks,
+        callbacks=all_callbacks,
         shuffle=False,
         verbose=0,
     )
@@ -260,7 +281,7 @@ def fit(
 
 
 def predict(model: keras.Model, x: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
-    """Salidas de ``model`` para ``x`` en modo inferencia, como un arreglo de NumPy.
+    """Salidas de ``model`` para ``x`` en modo de inferencia, como un arreglo de NumPy.
 
     Equivale a ``model.predict(x, verbose=0)``: llama al modelo con ``training=False`` (las
     capas BN usan sus medias móviles) por bloques de ``batch_size`` ejemplos. A diferencia de
@@ -300,7 +321,7 @@ def predict(model: keras.Model, x: np.ndarray, *, batch_size: int = 1000) -> np.
 def evaluate(
     model: keras.Model, x: np.ndarray, y: np.ndarray, *, batch_size: int = 1000
 ) -> tuple[float, float]:
-    """Pérdida (entropía cruzada media) y exactitud (fracción) de ``model`` en modo inferencia.
+    """Pérdida (entropía cruzada media) y exactitud (fracción) de ``model`` en modo de inferencia.
 
     No necesita que el modelo esté compilado: predice con :func:`predict` (``training=False``,
     BN con sus medias móviles) y calcula las dos cifras con NumPy.
