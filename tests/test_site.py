@@ -95,8 +95,20 @@ CHAPTER = """\
 <section id="referencias"><h2>Referencias</h2><p>Véase la bibliografía.</p></section>
 </section></article>
 <div class="dropdown-download-buttons"><a href="_sources/cap.ipynb">.ipynb</a></div>
-<div class="dropdown-launch-buttons"><a href="https://mybinder.org/v2/gh/x">Binder</a>
-  <a href="https://colab.research.google.com/github/x">Colab</a></div>
+<div class="dropdown-launch-buttons">
+  <a href="https://colab.research.google.com/github/x/y/blob/main/book/cap.ipynb">Colab</a></div>
+</body></html>
+"""
+
+LAUNCH = """\
+<!DOCTYPE html>
+<html lang="es"><head><meta charset="utf-8"><title>Botones</title></head>
+<body><h1>Botones</h1>
+<div class="dropdown-download-buttons"><a href="_sources/cap.ipynb">.ipynb</a></div>
+<div class="dropdown-launch-buttons">
+  <a href="https://mybinder.org/v2/gh/x/y/main?urlpath=lab/tree/book/cap.ipynb">Binder</a>
+  <a href="https://colab.research.google.com/github/x/y/blob/main/book/otro.ipynb">Colab</a>
+  <a href="https://hub.example.org/hub/user-redirect/git-pull?repo=x">JupyterHub</a></div>
 </body></html>
 """
 
@@ -127,6 +139,7 @@ def served(tmp_path_factory):
     (root / "otra.html").write_text(OTHER, encoding="utf-8")
     (root / "roto.html").write_text(BROKEN, encoding="utf-8")
     (root / "capitulo.html").write_text(CHAPTER, encoding="utf-8")
+    (root / "botones.html").write_text(LAUNCH, encoding="utf-8")
     (root / "formulas.html").write_text(FORMULAS, encoding="utf-8")
     (root / "sin_mathjax.html").write_text(
         FORMULAS.replace("mathjax/tex-chtml.js", "falta/tex-chtml.js"), encoding="utf-8"
@@ -181,7 +194,6 @@ def test_broken_page_fails_for_each_fault(small_site):
         "error en la consola: fallo deliberado",
         "error de JavaScript",
         "falta el botón de descarga del cuaderno",
-        "falta el botón de Binder",
         "falta el botón de Colab",
         "figura sin número: fig-sin-numero",
         "el capítulo no tiene ejercicios",
@@ -203,6 +215,30 @@ def test_chapter_conventions(small_site):
             "figura que el texto no cita ({numref}): fig-a",
         ]
     )
+
+
+def test_launch_buttons_lead_only_to_existing_environments(small_site):
+    """Binder sin binder/, Colab hacia otro cuaderno o sin la celda de instalación y un servicio
+    desconocido son problemas; con los entornos que existen, los mismos botones pasan."""
+    launch = site_check.Launch(colab=True, binder=False, notebook="book/cap.ipynb")
+    report = _check(small_site, "botones.html", notebook=True, launch=launch)
+    assert sorted(report.problems) == sorted(
+        [
+            "botón de Binder sin entorno: el repositorio no tiene la carpeta binder/ "
+            "(«https://mybinder.org/v2/gh/x/y/main?urlpath=lab/tree/book/cap.ipynb»)",
+            "el botón de Colab no abre book/cap.ipynb: "
+            "«https://colab.research.google.com/github/x/y/blob/main/book/otro.ipynb»",
+            "botón de ejecución hacia un servicio desconocido: "
+            "«https://hub.example.org/hub/user-redirect/git-pull?repo=x»",
+            "el capítulo no tiene ejercicios ({exercise})",
+        ]
+    )
+    no_colab = site_check.Launch(colab=False, binder=True, notebook="book/otro.ipynb")
+    report = _check(small_site, "botones.html", notebook=True, launch=no_colab)
+    assert "botón de Colab, pero la primera celda de código del cuaderno no instala" in (
+        "\n".join(report.problems)
+    )
+    assert not any("Binder" in p for p in report.problems)
 
 
 def test_mathjax_typesets_and_reports_tex_errors(small_site):

@@ -27,9 +27,11 @@ Para cada página de ``_toc.yml`` y para la página de búsqueda comprueba que:
   book»...);
 - cada figura (y cada tabla con leyenda) lleva número («Figura 3», «Tabla 1») y el texto de
   la página la cita;
-- en las páginas que son cuadernos están los botones de descarga (``.ipynb``) y de ejecución
-  en Binder y en Colab, y el capítulo termina con ejercicios, cada uno con su solución
-  desplegable;
+- en las páginas que son cuadernos está el botón de descarga (``.ipynb``) y los botones de
+  ejecución llevan solo a entornos que existen (:class:`Launch`): Colab, a ese mismo cuaderno,
+  si su primera celda de código es la de instalación (``tools/colab_cell.py``); Binder solo si
+  el repositorio tiene la carpeta ``binder/``; ningún otro servicio. Y el capítulo termina con
+  ejercicios, cada uno con su solución desplegable;
 - la búsqueda encuentra «normalización».
 
 Guarda una captura de cada página en ``_build/screenshots/`` para que una persona las mire, y
@@ -400,20 +402,76 @@ def _check_exercises(page, report: PageReport) -> None:
         )
 
 
-def _check_notebook_buttons(page, report: PageReport) -> None:
+@dataclass(frozen=True)
+class Launch:
+    """Los entornos en los que un botón de ejecución puede abrir el cuaderno ``notebook``.
+
+    ``colab``: el cuaderno se ejecuta en Colab (su primera celda de código instala bncourse);
+    ``binder``: el repositorio tiene un entorno para Binder (``binder/``). ``notebook`` es la
+    ruta del cuaderno en el repositorio (``book/02_teoria.ipynb``): el botón de Colab debe
+    abrir ese archivo.
+    """
+
+    colab: bool = True
+    binder: bool = False
+    notebook: str | None = None
+
+
+def launch_for(source: Path, root: Path = ROOT) -> Launch:
+    """Los entornos que existen, en el repositorio ``root``, para el cuaderno ``source``."""
+    import colab_cell
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    binder = root / "binder"
+    return Launch(
+        colab=bool(code) and colab_cell.is_bootstrap(code[0]),
+        binder=binder.is_dir() and any(binder.iterdir()),
+        notebook=source.relative_to(root).as_posix(),
+    )
+
+
+_LAUNCH_SERVICES = {
+    "colab": "colab.research.google.com",
+    "binder": "mybinder.org",
+}
+
+
+def _check_notebook_buttons(page, report: PageReport, launch: Launch) -> None:
     found = page.evaluate(
         """() => ({
           download: [...document.querySelectorAll('.dropdown-download-buttons a')]
                       .some(a => a.getAttribute('href').endsWith('.ipynb')),
-          binder: document.querySelector('.dropdown-launch-buttons a[href*="mybinder.org"]') !== null,
-          colab: document.querySelector(
-            '.dropdown-launch-buttons a[href*="colab.research.google.com"]') !== null,
+          launch: [...document.querySelectorAll('.dropdown-launch-buttons a')]
+                    .map(a => a.getAttribute('href')),
         })"""
     )
-    names = {"download": "descarga del cuaderno", "binder": "Binder", "colab": "Colab"}
-    for key, ok in found.items():
-        if not ok:
-            report.problems.append(f"falta el botón de {names[key]}")
+    if not found["download"]:
+        report.problems.append("falta el botón de descarga del cuaderno")
+    services = set()
+    for href in found["launch"]:
+        host = urlsplit(href).netloc
+        service = next((k for k, v in _LAUNCH_SERVICES.items() if host.endswith(v)), None)
+        if service is None:
+            report.problems.append(f"botón de ejecución hacia un servicio desconocido: «{href}»")
+            continue
+        services.add(service)
+        if service == "binder" and not launch.binder:
+            report.problems.append(
+                f"botón de Binder sin entorno: el repositorio no tiene la carpeta binder/ («{href}»)"
+            )
+        if service == "colab" and not launch.colab:
+            report.problems.append(
+                "botón de Colab, pero la primera celda de código del cuaderno no instala "
+                "bncourse (python tools/colab_cell.py)"
+            )
+        if service == "colab" and launch.notebook and not href.endswith("/" + launch.notebook):
+            report.problems.append(
+                f"el botón de Colab no abre {launch.notebook}: «{href}»"
+            )
+    if launch.colab and "colab" not in services:
+        report.problems.append("falta el botón de Colab")
 
 
 def check_page(
@@ -423,15 +481,17 @@ def check_page(
     html_dir: Path,
     base_url: str,
     notebook: bool = False,
+    launch: Launch | None = None,
     screenshot: Path | None = None,
     extra: Callable | None = None,
 ) -> PageReport:
     """Abre ``url`` en ``context`` y aplica todas las comprobaciones de una página.
 
     ``context`` es el de :func:`browser_context`; ``html_dir`` es la carpeta que sirve
-    ``base_url``, para resolver los enlaces. Con ``notebook=True`` exige además los botones de
-    descarga y de ejecución y los ejercicios con solución; ``extra(page, report)`` añade comprobaciones propias (antes de la
-    captura). Devuelve un :class:`PageReport`; nunca lanza por un problema de
+    ``base_url``, para resolver los enlaces. Con ``notebook=True`` exige además el botón de
+    descarga, botones de ejecución solo hacia los entornos de ``launch`` (por defecto,
+    :class:`Launch`: Colab sí, Binder no) y los ejercicios con solución; ``extra(page, report)``
+    añade comprobaciones propias (antes de la captura). Devuelve un :class:`PageReport`; nunca lanza por un problema de
     la página.
     """
     report = PageReport(path=url[len(base_url) :] or "/")
@@ -484,7 +544,7 @@ def check_page(
         _check_links(page, html_dir, base_url, report)
         _check_figures(page, report)
         if notebook:
-            _check_notebook_buttons(page, report)
+            _check_notebook_buttons(page, report, launch or Launch())
             _check_exercises(page, report)
         if extra is not None:
             extra(page, report)
@@ -546,6 +606,7 @@ def check_site(
                     html_dir=html_dir,
                     base_url=base_url,
                     notebook=source.suffix == ".ipynb",
+                    launch=launch_for(source, root) if source.suffix == ".ipynb" else None,
                     screenshot=shot,
                 )
             )
