@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -107,6 +108,10 @@ class BatchRenorm(nn.Module):
         Límites finales y evolución (véase :func:`renorm_limits`).
     """
 
+    running_mean: torch.Tensor
+    running_std: torch.Tensor
+    num_batches_tracked: torch.Tensor
+
     def __init__(
         self,
         num_features: int,
@@ -123,7 +128,7 @@ class BatchRenorm(nn.Module):
         self.num_features = check_int(num_features, "num_features", minimum=1)
         self.momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0)
         self.eps = check_float(eps, "eps", minimum=0.0, strict_minimum=True)
-        self.schedule = {
+        self.schedule: dict[str, Any] = {
             "r_max": r_max,
             "d_max": d_max,
             "warmup_steps": warmup_steps,
@@ -188,7 +193,7 @@ class WSConv2d(nn.Conv2d):
     actúa sobre los pesos y GroupNorm sobre las activaciones, y ninguna mira el minilote.
     """
 
-    def __init__(self, *args, eps: float = 1e-5, **kwargs) -> None:
+    def __init__(self, *args: Any, eps: float = 1e-5, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.eps = check_float(eps, "eps", minimum=0.0, strict_minimum=True)
 
@@ -231,7 +236,7 @@ class FilterResponseNorm(nn.Module):
             )
         nu2 = x.pow(2).mean(dim=(2, 3), keepdim=True)
         y = self.weight * x * torch.rsqrt(nu2 + self.eps) + self.bias
-        return torch.maximum(y, self.tau) if self.tlu else y
+        return torch.maximum(y, self.tau) if self.tau is not None else y
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, tlu={self.tlu}"
@@ -290,6 +295,7 @@ def alternative_cnn(
     features = model.features
     for i in range(0, len(features), 4):
         conv = features[i]
+        assert isinstance(conv, nn.Conv2d)
         channels = conv.out_channels
         if norm in ("group", "ws_group") and channels % groups:
             raise ValueError(
