@@ -15,7 +15,7 @@ imágenes de prueba alcanza por primera vez el 58.37 % que publicó la receta or
   el mismo resultado con menos cálculo) y la red y cada minilote en formato de memoria «canales
   al final».
 
-Las dos se evalúan con la misma función (``bncourse.torch.evaluate``: modo evaluación, sin
+Las dos se evalúan con la misma función (``bncourse.torch.evaluate``: modo de inferencia, sin
 gradientes) cada 2500 imágenes de entrenamiento vistas. El reloj se detiene mientras se
 evalúa: cuenta la preparación de los datos y el entrenamiento, no las mediciones.
 
