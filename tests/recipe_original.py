@@ -2,7 +2,7 @@
 
 La usan las pruebas de ``bncourse.torch`` (mismos parámetros y pesos iniciales que
 ``RecipeCNN``) y la prueba de rendimiento ``tools/benchmarks/bench_pytorch.py``. Conserva a propósito
-lo que el capítulo de PyTorch corrige: la pasada de tamaño en modo entrenamiento, que actualiza
+lo que el capítulo de PyTorch corrige: la pasada de tamaño en modo de entrenamiento, que actualiza
 las estadísticas de BN con un tensor de ceros.
 """
 
@@ -15,7 +15,7 @@ from torch import nn
 
 
 class RecipeNet(nn.Module):
-    """La red de la receta original, tal cual (incluida la pasada de tamaño en modo entrenamiento)."""
+    """La red de la receta original, tal cual (incluida la pasada de tamaño en modo de entrenamiento)."""
 
     def __init__(self):
         super().__init__()

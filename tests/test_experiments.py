@@ -186,7 +186,7 @@ def test_gradient_landscape_matches_a_manual_computation_and_restores_the_model(
         assert torch.equal(v, before[k]), k
     assert all(p.grad is None for p in model.parameters())
 
-    # Cálculo a mano con una copia, en modo entrenamiento.
+    # Cálculo a mano con una copia, en modo de entrenamiento.
     copy = _mlp("batch")
     copy.load_state_dict(before)
     copy.train()
@@ -316,7 +316,7 @@ def test_ghost_batchnorm_normalizes_each_group_like_a_separate_batch():
         [nn.functional.batch_norm(c, None, None, ref.weight, ref.bias, True) for c in xr.split(4)]
     ).square().sum().backward()
     torch.testing.assert_close(xg.grad, xr.grad)
-    # Grupo del tamaño del minilote y modo evaluación: la BN de siempre.
+    # Grupo del tamaño del minilote y modo de inferencia: la BN de siempre.
     ghost.eval()
     torch.testing.assert_close(ghost(x), bn(x))
     with pytest.raises(ValueError, match="múltiplo de 4"):

@@ -168,7 +168,7 @@ def test_fold_batchnorm_rejects_mismatched_kind_and_shapes():
 
 
 def test_fold_batchnorm_rejects_training_mode_and_missing_stats():
-    with pytest.raises(ValueError, match="modo entrenamiento.*model.eval"):
+    with pytest.raises(ValueError, match="modo de entrenamiento.*model.eval"):
         fold_batchnorm(nn.Linear(3, 4), nn.BatchNorm1d(4))
     with pytest.raises(ValueError, match="track_running_stats=False"):
         fold_batchnorm(nn.Linear(3, 4), nn.BatchNorm1d(4, track_running_stats=False).eval())
@@ -176,7 +176,7 @@ def test_fold_batchnorm_rejects_training_mode_and_missing_stats():
 
 def test_fold_model_rejects_training_mode():
     model = RecipeCNN("batch")
-    with pytest.raises(ValueError, match="modo entrenamiento.*model.eval"):
+    with pytest.raises(ValueError, match="modo de entrenamiento.*model.eval"):
         fold_model(model)
     model.eval()
     model.features[1].train()  # una sola BN olvidada en entrenamiento

@@ -181,6 +181,27 @@ def test_run_seeds_runs_each_seed_and_fails_on_a_seed_that_breaks(tmp_path, monk
 
 
 @pytest.mark.slow
+def test_run_seeds_reports_a_dead_kernel_and_goes_on(tmp_path, monkeypatch, capsys):
+    dead = _notebook(tmp_path, ["import os\nos._exit(3)"])
+    alive = dead.with_name("vivo.ipynb")
+    dead.rename(tmp_path / "muerto.ipynb")
+    dead = tmp_path / "muerto.ipynb"
+    _notebook(tmp_path, ["x = 1"]).rename(alive)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    code = run_seeds.main(["--seeds", "0", "--figures", str(tmp_path / "cifras"), str(dead), str(alive)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FALLA con la semilla 0: DeadKernelError: el núcleo murió" in out
+    assert f"Semilla 0: {alive} ..." in out  # sigue con el cuaderno siguiente
+    assert f"  {dead} con la semilla 0" in out
+
+
+def test_seed_table_escapes_the_column_separator():
+    text = seed_table.render({"cap": {"|Δ| de exactitud": {0: 0.5}}})
+    assert "| cap | \\|Δ\\| de exactitud | 0.5 | 0.5 | 0.5 |" in text
+
+
+@pytest.mark.slow
 def test_a_bad_seed_stops_the_first_cell(tmp_path, monkeypatch):
     path = _notebook(tmp_path, ["import bncourse\nSEED = bncourse.chapter_seed()", "1 / 0"])
     monkeypatch.setenv("PYTHONPATH", str(ROOT))

@@ -137,8 +137,8 @@ def _module(model, param_name):
 
 
 def test_sizing_pass_leaves_bn_buffers_untouched():
-    # La receta mide la capa densa con una pasada en modo entrenamiento: BN actualiza sus
-    # estadísticas con un tensor de ceros. RecipeCNN lo hace en modo evaluación.
+    # La receta mide la capa densa con una pasada en modo de entrenamiento: BN actualiza sus
+    # estadísticas con un tensor de ceros. RecipeCNN lo hace en modo de inferencia.
     torch.manual_seed(0)
     recipe = RecipeNet()
     assert [int(b.num_batches_tracked) for b in _bn_layers(recipe)] == [1, 1, 1, 0]
@@ -298,7 +298,7 @@ def test_evaluate_restores_mode_and_keeps_buffers(cifar_small, start_in_training
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # ni pesos ni búferes
     assert 0.0 <= accuracy <= 1.0 and np.isfinite(loss)
-    # Evaluar en modo entrenamiento (el error de la receta) sí cambia los búferes.
+    # Evaluar en modo de entrenamiento (el error de la receta) sí cambia los búferes.
     model.train()
     with torch.no_grad():
         for x, _ in make_loader(test, 4):
@@ -345,7 +345,7 @@ def test_bad_images_for_models():
         model(torch.zeros(4, 3, 28, 28))
     with pytest.raises(TypeError, match="tensor real"):
         model(torch.zeros(4, 3, 32, 32, dtype=torch.uint8))
-    # Un solo ejemplo en modo entrenamiento: BatchNorm1d no puede estimar la varianza y PyTorch
+    # Un solo ejemplo en modo de entrenamiento: BatchNorm1d no puede estimar la varianza y PyTorch
     # lo rechaza con su propio error (el capítulo de desventajas lo muestra y lo explica).
     with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
         model(torch.zeros(1, 3, 32, 32))
@@ -453,7 +453,7 @@ def test_train_epoch_respects_batchnorm_layers_frozen_with_eval():
     assert model.training and not bn.training
     for key, value in bn.state_dict().items():
         assert torch.equal(value, before[key]), key  # ni estadísticas ni contador cambian
-    # Un modelo entero en modo evaluación (p. ej., tras evaluarlo a mano) sí vuelve a entrenar.
+    # Un modelo entero en modo de inferencia (p. ej., tras evaluarlo a mano) sí vuelve a entrenar.
     model.eval()
     train_epoch(model, _tiny_loader(), optimizer)
     assert model.training and bn.training

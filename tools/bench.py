@@ -44,9 +44,19 @@ def main(paths: list[str]) -> int:
     total = sum(s for _, s in rows)
     mark = "ok" if total <= BOOK_BUDGET else "EXCEDIDO"
     print(f"{'total':<{width}}  {total:9.1f}  {mark} (≤ {BOOK_BUDGET:.0f} s)")
+    failed = []
     for script in sorted((Path(__file__).parent / "benchmarks").glob("bench_*.py")):
         print(f"\n== {script.name}", flush=True)
-        runpy.run_path(str(script), run_name="__main__")
+        # Cada guion termina con sys.exit(main()): sin capturar SystemExit, el primero
+        # detendría este proceso y los siguientes no se ejecutarían.
+        try:
+            runpy.run_path(str(script), run_name="__main__")
+        except SystemExit as stop:
+            if stop.code not in (None, 0):
+                failed.append(script.name)
+    if failed:
+        print(f"\nPruebas de rendimiento que terminaron con error: {', '.join(failed)}")
+        return 1
     return 0
 
 

@@ -63,41 +63,41 @@ import importlib.util
 
 if importlib.util.find_spec("bncourse") is None:
 
-    def _instala_bncourse(marcos, fuente):
+    def _install_bncourse(frameworks_needed, source):
         import os
         import subprocess
         import sys
 
-        fuente = os.environ.get("BNCOURSE_INSTALL_SOURCE", "").strip() or fuente
-        falta = [e for e, mods in marcos.items()
-                 if any(importlib.util.find_spec(m) is None for m in mods)]
-        extras = f"[{{','.join(falta)}}]" if falta else ""
-        a_mano = (f"Instálelo a mano con «pip install 'bncourse{{extras}} @ {default}'» "
-                  "(en Colab, «%pip install ...»), o desde un clon del repositorio con "
-                  f"«pip install '/ruta/al/clon{{extras}}'», y vuelva a ejecutar esta celda.")
-        if "://" in fuente:
-            requisito = f"bncourse{{extras}} @ {{fuente}}"
-        elif os.path.isdir(fuente):
-            requisito = os.path.abspath(fuente) + extras
+        source = os.environ.get("BNCOURSE_INSTALL_SOURCE", "").strip() or source
+        missing = [e for e, mods in frameworks_needed.items()
+                   if any(importlib.util.find_spec(m) is None for m in mods)]
+        extras = f"[{{','.join(missing)}}]" if missing else ""
+        by_hand = (f"Instálelo a mano con «pip install 'bncourse{{extras}} @ {default}'» "
+                   "(en Colab, «%pip install ...»), o desde un clon del repositorio con "
+                   f"«pip install '/ruta/al/clon{{extras}}'», y vuelva a ejecutar esta celda.")
+        if "://" in source:
+            requirement = f"bncourse{{extras}} @ {{source}}"
+        elif os.path.isdir(source):
+            requirement = os.path.abspath(source) + extras
         else:
             raise RuntimeError(
-                f"No se puede instalar bncourse: la fuente «{{fuente}}» no es una URL ni una "
-                f"carpeta que exista (revise BNCOURSE_INSTALL_SOURCE). {{a_mano}}")
-        print(f"bncourse no está instalado: instalando «{{requisito}}» con pip...", flush=True)
-        pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requisito],
+                f"No se puede instalar bncourse: la fuente «{{source}}» no es una URL ni una "
+                f"carpeta que exista (revise BNCOURSE_INSTALL_SOURCE). {{by_hand}}")
+        print(f"bncourse no está instalado: instalando «{{requirement}}» con pip...", flush=True)
+        pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement],
                              capture_output=True, text=True)
         if pip.returncode != 0:
-            salida = "\\n".join((pip.stdout + pip.stderr).strip().splitlines()[-15:])
+            tail = "\\n".join((pip.stdout + pip.stderr).strip().splitlines()[-15:])
             raise RuntimeError(
-                f"No se pudo instalar bncourse desde «{{fuente}}» (pip terminó con el código "
-                f"{{pip.returncode}}):\\n{{salida}}\\n{{a_mano}}")
+                f"No se pudo instalar bncourse desde «{{source}}» (pip terminó con el código "
+                f"{{pip.returncode}}):\\n{{tail}}\\n{{by_hand}}")
         importlib.invalidate_caches()
         print("bncourse instalado.")
 
     try:
-        _instala_bncourse({frameworks}, "{default}")
+        _install_bncourse({frameworks}, "{default}")
     finally:
-        del _instala_bncourse'''
+        del _install_bncourse'''
 
 
 def install_source(root: Path = ROOT) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import seed_table
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 600
@@ -68,6 +68,13 @@ def main(argv: list[str]) -> int:
             except CellExecutionError as error:
                 failures.append((seed, path, str(error)))
                 print(f"  FALLA con la semilla {seed}:\n{error}", flush=True)
+                continue
+            except (DeadKernelError, CellTimeoutError, RuntimeError) as error:
+                # Un núcleo que muere (por ejemplo, por falta de memoria) o una celda que pasa
+                # del tiempo límite es un fallo más de esa ejecución, no de esta herramienta.
+                what = "el núcleo murió" if isinstance(error, DeadKernelError) else str(error)
+                failures.append((seed, path, what))
+                print(f"  FALLA con la semilla {seed}: {type(error).__name__}: {what}", flush=True)
                 continue
             print(f"  {seconds:.1f} s", flush=True)
     print()

@@ -48,7 +48,8 @@ def render(table: dict[str, dict[str, dict[int, float]]]) -> str:
         for name, values in figures.items():
             cells = [_fmt(values[s]) if s in values else "" for s in seeds]
             row = [chapter, name, *cells, _fmt(min(values.values())), _fmt(max(values.values()))]
-            lines.append("| " + " | ".join(row) + " |")
+            # Una «|» dentro de una celda partiría la fila de Markdown en dos columnas.
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     return "\n".join(lines)
 
 

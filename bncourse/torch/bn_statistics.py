@@ -76,7 +76,7 @@ def recompute_bn_stats(
     """Reestima las estadísticas de población de todas las capas BN de ``model`` con ``data``.
 
     Pone a cero las estadísticas, pasa los datos por la red **sin gradientes**, con las capas BN
-    en modo entrenamiento (para que acumulen) y todas las demás en modo evaluación, y deja en
+    en modo de entrenamiento (para que acumulen) y todas las demás en modo de inferencia, y deja en
     cada BN la media de las estadísticas de los minilotes con el mismo peso para todos
     (``momentum=None`` en PyTorch). Los pesos no cambian. Al terminar, cada submódulo vuelve al
     modo (``train``/``eval``) que tenía y cada BN a su ``momentum``.

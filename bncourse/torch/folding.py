@@ -1,6 +1,6 @@
 """Plegado de BN (*BN folding*): absorber una capa BN en la convolución o capa densa previa.
 
-En modo evaluación, BN ya no depende del minilote: con las estadísticas de población
+En modo de inferencia, BN ya no depende del minilote: con las estadísticas de población
 :math:`\\mu` y :math:`\\sigma^2` y los parámetros :math:`\\gamma`, :math:`\\beta`, cada canal
 ``c`` se transforma con la función afín fija
 
@@ -83,7 +83,7 @@ def _check_pair(layer: object, bn: object) -> tuple[_Layer, _BatchNorm]:
         )
     if bn.training:
         raise ValueError(
-            "La capa BN está en modo entrenamiento: ahí normaliza con las estadísticas de cada "
+            "La capa BN está en modo de entrenamiento: ahí normaliza con las estadísticas de cada "
             "minilote y no es una función fija que se pueda plegar. Llame antes a model.eval()."
         )
     if bn.running_mean is None or bn.running_var is None:
@@ -96,7 +96,7 @@ def _check_pair(layer: object, bn: object) -> tuple[_Layer, _BatchNorm]:
 
 @torch.no_grad()
 def fold_batchnorm(layer: nn.Module, bn: nn.Module) -> nn.Module:
-    """Devuelve una capa nueva equivalente a ``layer`` seguida de ``bn`` en modo evaluación.
+    """Devuelve una capa nueva equivalente a ``layer`` seguida de ``bn`` en modo de inferencia.
 
     Parámetros
     ----------
@@ -104,7 +104,7 @@ def fold_batchnorm(layer: nn.Module, bn: nn.Module) -> nn.Module:
         ``nn.Linear`` o ``nn.Conv1d``/``Conv2d``/``Conv3d`` (con o sin sesgo, con grupos o no).
     bn:
         La capa BN que la sigue (``BatchNorm1d`` tras ``Linear``/``Conv1d``, ``BatchNorm2d``
-        tras ``Conv2d``...), en modo evaluación y con estadísticas de población.
+        tras ``Conv2d``...), en modo de inferencia y con estadísticas de población.
 
     Devuelve
     --------
@@ -115,7 +115,7 @@ def fold_batchnorm(layer: nn.Module, bn: nn.Module) -> nn.Module:
     Errores
     -------
     ``TypeError`` si las capas no son de los tipos esperados; ``ValueError`` si el número de
-    canales no coincide, si ``bn`` está en modo entrenamiento o si no tiene estadísticas de
+    canales no coincide, si ``bn`` está en modo de entrenamiento o si no tiene estadísticas de
     población.
     """
     layer, bn = _check_pair(layer, bn)
@@ -168,19 +168,19 @@ def fold_model(model: nn.Module, *, inplace: bool = False) -> nn.Module:
     Cada capa ``Linear``/``Conv`` seguida de una BN dentro de un ``nn.Sequential`` se sustituye
     por su versión plegada (:func:`fold_batchnorm`) y la BN por ``nn.Identity()``, así que los
     nombres de los submódulos no cambian. El resultado da las mismas salidas que ``model`` en
-    modo evaluación (salvo redondeo, del orden de 1e-6 en ``float32``) y se devuelve en modo
+    modo de inferencia (salvo redondeo, del orden de 1e-6 en ``float32``) y se devuelve en modo
     evaluación. Las BN que no siguen a una de esas capas se dejan como están.
 
     Parámetros
     ----------
     model:
-        La red, en modo evaluación (``model.eval()``).
+        La red, en modo de inferencia (``model.eval()``).
     inplace:
         Si es ``True``, modifica ``model`` en lugar de una copia.
 
     Errores
     -------
-    ``ValueError`` si el modelo, o alguna de sus capas BN, está en modo entrenamiento.
+    ``ValueError`` si el modelo, o alguna de sus capas BN, está en modo de entrenamiento.
     """
     model = check_model(model)
     inplace = check_bool(inplace, "inplace")
@@ -191,7 +191,7 @@ def fold_model(model: nn.Module, *, inplace: bool = False) -> nn.Module:
     ]
     if in_training:
         raise ValueError(
-            "El modelo está en modo entrenamiento (p. ej. "
+            "El modelo está en modo de entrenamiento (p. ej. "
             f"«{in_training[0]}»): el plegado solo vale para inferencia, donde BN usa las "
             "estadísticas de población. Llame antes a model.eval()."
         )

@@ -127,7 +127,7 @@ def gradient_landscape(
     """Suavidad de la pérdida en la dirección del gradiente (Santurkar et al., 2018).
 
     Con los pesos actuales $w$ calcula la pérdida $L(w)$ y el gradiente $g$ sobre el minilote
-    ``(x, y)`` **en modo entrenamiento** (BN normaliza con las estadísticas del minilote, que es
+    ``(x, y)`` **en modo de entrenamiento** (BN normaliza con las estadísticas del minilote, que es
     la función que optimiza el descenso). Después, para cada tamaño de paso $\\eta$ de
     ``step_sizes``, evalúa $L(w - \\eta g)$ y $\\nabla L(w - \\eta g)$. Al terminar, el modelo
     queda exactamente como estaba (pesos, estadísticas de población de BN y gradientes).

@@ -50,7 +50,7 @@ def train_steps(
 
     Cada paso toma un minilote de ``batch_size`` ejemplos de ``train``: el orden es una
     permutación nueva en cada época, fijada por ``seed``. Se evalúa antes de empezar (paso 0),
-    cada ``eval_every`` pasos y al final, siempre en modo evaluación.
+    cada ``eval_every`` pasos y al final, siempre en modo de inferencia.
 
     Parámetros
     ----------
@@ -67,12 +67,12 @@ def train_steps(
         Semilla del orden de los minilotes (la inicialización y el *dropout* dependen de la
         semilla global: llame antes a :func:`bncourse.seed_everything`).
     train_metrics:
-        Si es ``True``, evalúa también sobre todo ``train`` en modo evaluación (columnas
+        Si es ``True``, evalúa también sobre todo ``train`` en modo de inferencia (columnas
         ``train_eval_loss`` y ``train_accuracy``), lo necesario para medir la brecha entre
         entrenamiento y prueba.
     probe:
         Una :class:`UnitProbe` opcional: en cada evaluación se registran los percentiles 15, 50
-        y 85 de la entrada observada sobre los ejemplos de ``test`` en modo evaluación (columnas
+        y 85 de la entrada observada sobre los ejemplos de ``test`` en modo de inferencia (columnas
         ``p15``, ``p50``, ``p85``) y sobre el minilote del último paso de entrenamiento, en modo
         entrenamiento, tal como la vio la red al aprender (``train_p15``, ``train_p50``,
         ``train_p85``; no existen en el paso 0).

@@ -1,6 +1,6 @@
 """Entrenamiento y evaluación con PyTorch que devuelven el historial común del curso.
 
-:func:`fit` entrena época a época y evalúa tras cada una en modo evaluación (``model.eval()``)
+:func:`fit` entrena época a época y evalúa tras cada una en modo de inferencia (``model.eval()``)
 y sin gradientes; :func:`evaluate` restaura después el modo que tenía cada submódulo. Es justo
 lo que olvida la receta clásica de CIFAR-10, que mide la exactitud con el modelo en modo
 entrenamiento. :func:`evaluate` acepta un ``DataLoader`` o tensores ya en memoria, así que sirve
@@ -114,7 +114,7 @@ def evaluate(
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     chunk: int = 5000,
 ) -> tuple[float, float]:
-    """Pérdida media y exactitud (fracción) de ``model`` sobre ``loader``, en modo evaluación.
+    """Pérdida media y exactitud (fracción) de ``model`` sobre ``loader``, en modo de inferencia.
 
     Pone el modelo en ``eval()`` (BN usa sus estadísticas de población y *dropout* se desactiva),
     calcula sin gradientes y, al terminar, devuelve cada submódulo al modo que tenía (también
@@ -310,7 +310,7 @@ def fit(
 ) -> History:
     """Entrena ``model`` durante ``epochs`` épocas y devuelve su :class:`~bncourse.History`.
 
-    Tras cada época evalúa en ``test_loader`` con :func:`evaluate` (modo evaluación, sin
+    Tras cada época evalúa en ``test_loader`` con :func:`evaluate` (modo de inferencia, sin
     gradientes) e imprime, si ``verbose``, una línea compacta con las métricas: así se ve el
     progreso sin llenar la salida de barras.
 

@@ -30,13 +30,13 @@ __all__ = [
 class NoisyBatchNorm1d(nn.Module):
     """BN seguida de ruido con media no nula y varianza no unitaria que cambia en cada paso.
 
-    Reproduce la idea del experimento de Santurkar et al. (2018): en modo entrenamiento, en
+    Reproduce la idea del experimento de Santurkar et al. (2018): en modo de entrenamiento, en
     cada pasada se sortean, para cada unidad $j$, una media $\\mu_j \\sim U(-a, a)$ y una
     escala $s_j \\sim U(1, b)$, y cada activación normalizada $\\hat y_{ij}$ de la salida de BN
     se transforma en $s_j \\hat y_{ij} + \\mu_j + \\sigma\\,\\varepsilon_{ij}$, con
     $\\varepsilon_{ij}$ normal estándar independiente para cada ejemplo. Así, la distribución
     que recibe la capa siguiente tiene media y varianza distintas en cada paso: **más**
-    desplazamiento interno de covariables que sin BN. En modo evaluación no extrae nada al azar y
+    desplazamiento interno de covariables que sin BN. En modo de inferencia no extrae nada al azar y
     aplica la transformación esperada, $E[s_j]\\,\\hat y_{ij} + E[\\mu_j] = \\frac{1 + b}{2}\\,
     \\hat y_{ij}$, para que la capa siguiente reciba en inferencia, en promedio, lo mismo que
     al entrenar (como el *dropout*, que compensa en un modo lo que apaga en el otro).
@@ -85,7 +85,7 @@ class NoisyBatchNorm1d(nn.Module):
 
     @property
     def expected_scale(self) -> float:
-        """$E[s_j] = (1 + b)/2$, la escala que se aplica en modo evaluación."""
+        """$E[s_j] = (1 + b)/2$, la escala que se aplica en modo de inferencia."""
         return (1.0 + self.scale_max) / 2
 
     def extra_repr(self) -> str:
@@ -115,11 +115,11 @@ def add_batchnorm_noise(model: nn.Module, **noise: float) -> nn.Module:
 class GhostBatchNorm1d(nn.Module):
     """BN con estadísticas de «minilotes fantasma» de ``group_size`` ejemplos (Hoffer et al., 2017).
 
-    En modo entrenamiento divide cada minilote en grupos consecutivos de ``group_size``
+    En modo de entrenamiento divide cada minilote en grupos consecutivos de ``group_size``
     ejemplos y normaliza cada grupo con su propia media y varianza (sesgada), como si fuese un
     minilote aparte; las estadísticas de población se actualizan con la media de las de los
     grupos. Permite cambiar el ruido de las estadísticas de BN **sin** cambiar el minilote del
-    gradiente. En modo evaluación es la BN envuelta, sin cambios.
+    gradiente. En modo de inferencia es la BN envuelta, sin cambios.
 
     Parámetros
     ----------

@@ -11,7 +11,8 @@ razón de tiempos no es una afirmación que un cuaderno pueda garantizar. Este g
    ``bncourse.torch.to_image_tensor`` (el resultado es idéntico; el cuaderno lo comprueba).
 2. **Minilotes de 4 frente a minilotes de 64**: una época sobre un subconjunto estratificado de
    4000 imágenes de entrenamiento con la red del capítulo (``bncourse.torch.RecipeCNN("batch")``
-   en formato «canales al final»), Adam fusionado con tasa 0.001 constante, como en la sección
+   en formato «canales al final»), Adam fusionado con tasa 0.001 que baja en línea recta hasta 0
+   a lo largo de la época, como en la sección
    «Minilotes de 4 frente a minilotes de 64» del capítulo. Solo cuenta el entrenamiento.
 
 Cada medición se repite ``REPEATS`` veces y se informa de la mejor (la menos perturbada por
@@ -38,7 +39,13 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 import bncourse
-from bncourse.torch import RecipeCNN, make_loader, recipe_transform, to_image_tensor
+from bncourse.torch import (
+    RecipeCNN,
+    make_loader,
+    make_scheduler,
+    recipe_transform,
+    to_image_tensor,
+)
 
 QUICK = "--quick" in sys.argv or os.environ.get("BNCOURSE_BENCH_QUICK", "") not in ("", "0")
 CONVERT_SIZE = 500 if QUICK else 2000
@@ -75,6 +82,7 @@ def one_epoch(train: TensorDataset, batch_size: int) -> float:
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
     loss_fn = nn.CrossEntropyLoss()
     loader = make_loader(train, batch_size, shuffle=True, seed=0)
+    scheduler = make_scheduler(optimizer, "linear", len(loader))
     model.train()
     start = time.perf_counter()
     for x, y in loader:
@@ -82,6 +90,7 @@ def one_epoch(train: TensorDataset, batch_size: int) -> float:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        scheduler.step()
     return time.perf_counter() - start
 
 
@@ -93,7 +102,8 @@ def main() -> int:
     (x_train, y_train), _ = bncourse.load_cifar10()
     mode = "RÁPIDO (subconjuntos; no es la medición)" if QUICK else "medición real"
     print(
-        f"Modo: {mode}. Mejor de {REPEATS} repeticiones. Hilos de PyTorch:"
+        f"Modo: {mode}. {'Una repetición' if REPEATS == 1 else f'La mejor de {REPEATS} repeticiones'}."
+        f" Hilos de PyTorch:"
         f" {torch.get_num_threads()}; núcleos: {os.cpu_count()}; carga media del sistema al"
         f" empezar: {os.getloadavg()[0]:.2f}.",
         flush=True,
@@ -111,7 +121,7 @@ def main() -> int:
         to_image_tensor(x_train[idx], *NORMALIZE), torch.from_numpy(y_train[idx].astype(np.int64))
     )
     seconds = {}
-    print(f"\nUna época sobre {TRAIN_SIZE} imágenes (Adam, tasa 0.001 constante):")
+    print(f"\nUna época sobre {TRAIN_SIZE} imágenes (Adam, tasa 0.001 decreciente):")
     for batch_size in (4, 64):
         seconds[batch_size] = best_of(lambda b=batch_size: one_epoch(train, b))
         print(
