@@ -114,3 +114,17 @@ def test_recorte_y_filas_pares():
     assert torch.equal(halved[0], cropped[0])
     assert halved[1, :3, 0].tolist() == [1.0, 3.0, 5.0] and not halved[1, 3:].any()
     assert padded_lengths(halved).tolist() == [3, 3]
+
+
+def test_bn_por_paso_se_puede_reestimar_y_mover():
+    from bncourse.torch.bn_statistics import recompute_bn_stats
+
+    torch.manual_seed(4)
+    model = RowLSTM(input_size=4, hidden_size=6, num_classes=3, norm="batch", max_steps=3)
+    x = torch.randn(8, 3, 4)
+    model(x)  # una pasada en modo de entrenamiento
+    recompute_bn_stats(model, [x, x])
+    torch.testing.assert_close(
+        model.cell.norm_x.steps[0].running_mean, model.cell.input(x[:, 0]).mean(0).detach()
+    )
+    assert model.double().cell.bias.dtype == torch.float64  # nn.Module._apply intacto

@@ -33,7 +33,14 @@ from torch import nn
 from .._checks import check_bool, check_choice, check_int, describe
 from .recurrent import StepwiseBatchNorm
 
-__all__ = ["LSTM_NORMS", "NormLSTMCell", "RowLSTM", "crop_blank_rows", "padded_lengths"]
+__all__ = [
+    "LSTM_NORMS",
+    "NormLSTMCell",
+    "RowLSTM",
+    "crop_blank_rows",
+    "halve_rows",
+    "padded_lengths",
+]
 
 LSTM_NORMS = ("none", "batch", "layer")
 """Normalizaciones disponibles en :class:`NormLSTMCell` y :class:`RowLSTM`."""
@@ -81,7 +88,7 @@ class NormLSTMCell(nn.Module):
         else:
             self.norm_x = self.norm_h = self.norm_c = nn.Identity()
 
-    def _apply(self, module: nn.Module, x: torch.Tensor, step: int) -> torch.Tensor:
+    def _normalize(self, module: nn.Module, x: torch.Tensor, step: int) -> torch.Tensor:
         return module(x, step) if self.norm == "batch" else module(x)
 
     def forward(
@@ -90,13 +97,13 @@ class NormLSTMCell(nn.Module):
         """Un paso: devuelve ``(h_t, c_t)`` a partir de ``x_t`` y ``(h_{t-1}, c_{t-1})``."""
         h, c = state
         gates = (
-            self._apply(self.norm_x, self.input(x), step)
-            + self._apply(self.norm_h, self.recurrent(h), step)
+            self._normalize(self.norm_x, self.input(x), step)
+            + self._normalize(self.norm_h, self.recurrent(h), step)
             + self.bias
         )
         i, f, g, o = gates.chunk(4, dim=1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(self._apply(self.norm_c, c, step))
+        h = torch.sigmoid(o) * torch.tanh(self._normalize(self.norm_c, c, step))
         return h, c
 
 
