@@ -21,6 +21,8 @@ Todos los nombres públicos de sus módulos se importan desde aquí (``from bnco
 - :mod:`~bncourse.torch.folding`: plegar BN en la capa anterior para la inferencia.
 - :mod:`~bncourse.torch.recurrent`: :class:`RowRNN`, una red recurrente con la normalización
   dentro de la recurrencia.
+- :mod:`~bncourse.torch.lstm`: :class:`RowLSTM` y :class:`NormLSTMCell`, una LSTM con BN por
+  paso o LayerNorm, para secuencias de longitud variable con relleno.
 
 (``bncourse.torch.experiments`` y ``bncourse.torch.bn_utils`` son los nombres antiguos; siguen
 importando lo mismo.)
@@ -53,6 +55,14 @@ from .data import (
     to_image_tensor,
 )
 from .folding import fold_batchnorm, fold_model, foldable_pairs
+from .lstm import (
+    LSTM_NORMS,
+    NormLSTMCell,
+    RowLSTM,
+    crop_blank_rows,
+    halve_rows,
+    padded_lengths,
+)
 from .models import MLP, NORMALIZATIONS, RecipeCNN, count_parameters, make_norm
 from .probes import UnitProbe, activation_module, batch_statistics_noise, gradient_landscape
 from .recurrent import RECURRENT_NORMS, RowRNN, StepwiseBatchNorm
@@ -92,6 +102,12 @@ __all__ = [
     "RecipeCNN",
     "RowRNN",
     "StepwiseBatchNorm",
+    "LSTM_NORMS",
+    "NormLSTMCell",
+    "RowLSTM",
+    "crop_blank_rows",
+    "halve_rows",
+    "padded_lengths",
     "UnitProbe",
     "activation_module",
     "add_batchnorm_noise",
