@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -52,15 +53,15 @@ def replica_values(variable: object) -> list[np.ndarray]:
 
     Acepta una variable de Keras (``layer.moving_mean``) o de TensorFlow. Fuera de una
     estrategia distribuida devuelve una lista con un solo valor. Leer la variable normalmente
-    (``variable.numpy()``, ``get_weights()``, ``model.save``) da el valor de la primera réplica.
+    (``variable.numpy()``, ``get_weights()``) da el valor de la primera réplica.
     """
-    value = getattr(variable, "value", variable)
+    value = variable.value if isinstance(variable, keras.Variable) else variable
+    if not isinstance(value, tf.Variable):
+        raise TypeError(
+            "«variable» debe ser una variable de Keras o de TensorFlow; se recibió "
+            f"{type(variable).__name__}."
+        )
     components = getattr(value, "values", None)
-    if components is None:
-        if not hasattr(value, "numpy"):
-            raise TypeError(
-                "«variable» debe ser una variable de Keras o de TensorFlow; se recibió "
-                f"{type(variable).__name__}."
-            )
+    if not isinstance(components, tuple):
         return [np.asarray(value.numpy())]
     return [np.asarray(component.numpy()) for component in components]

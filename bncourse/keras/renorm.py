@@ -11,6 +11,8 @@ efecto sin volver a compilar nada.
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 from .._checks import check_float, check_int
@@ -81,7 +83,7 @@ class RenormSchedule(keras.callbacks.Callback):
         d_max_steps: int = 0,
     ) -> None:
         super().__init__()
-        self.limits_kwargs = {
+        self.limits_kwargs: dict[str, Any] = {
             "r_max": r_max,
             "d_max": d_max,
             "warmup_steps": warmup_steps,
