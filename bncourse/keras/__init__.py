@@ -10,6 +10,10 @@ Contenido:
 - :func:`fit`: entrenamiento que devuelve un :class:`bncourse.History`, la misma forma que usa
   el capítulo de PyTorch, de modo que :func:`bncourse.plotting.plot_history` sirve para los dos.
 - :func:`predict` y :func:`evaluate`: predicciones, pérdida y exactitud en modo de inferencia.
+- :func:`split_cpu` y :func:`replica_values`: varios dispositivos lógicos en la CPU para
+  ``tf.distribute.MirroredStrategy`` y el valor de una variable en cada réplica.
+- :class:`RenormSchedule` y :func:`renorm_limits`: la evolución de los límites de la
+  renormalización por lotes (``BatchNormalization(renorm=True)``) según el artículo.
 
 Registro de TensorFlow
     Antes de importar TensorFlow este módulo fija ``TF_CPP_MIN_LOG_LEVEL=2`` (si no estaba
@@ -41,18 +45,25 @@ if keras.backend.backend() != "tensorflow":  # pragma: no cover - depende del en
         f"«{keras.backend.backend()}». Defina KERAS_BACKEND=tensorflow antes de importar keras."
     )
 
-from .data import load_prepared_mnist, prepare_mnist  # noqa: E402
+from .data import load_prepared_mnist, non_iid_order, prepare_mnist  # noqa: E402
+from .distributed import replica_values, split_cpu  # noqa: E402
 from .models import ACTIVATIONS, BN_POSITIONS, build_mlp  # noqa: E402
+from .renorm import RenormSchedule, renorm_limits  # noqa: E402
 from .training import EpochLogger, evaluate, fit, predict  # noqa: E402
 
 __all__ = [
     "ACTIVATIONS",
     "BN_POSITIONS",
     "EpochLogger",
+    "RenormSchedule",
     "build_mlp",
     "evaluate",
     "fit",
     "load_prepared_mnist",
+    "non_iid_order",
     "predict",
     "prepare_mnist",
+    "renorm_limits",
+    "replica_values",
+    "split_cpu",
 ]

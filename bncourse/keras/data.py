@@ -9,7 +9,13 @@ import numpy as np
 from .._checks import check_array, check_int, check_labels
 from ..data import load_mnist, load_subsets
 
-__all__ = ["load_prepared_mnist", "one_hot_labels", "prepare_images", "prepare_mnist"]
+__all__ = [
+    "load_prepared_mnist",
+    "non_iid_order",
+    "one_hot_labels",
+    "prepare_images",
+    "prepare_mnist",
+]
 
 MNIST_PIXELS = 28 * 28
 
@@ -124,3 +130,62 @@ def load_prepared_mnist(
         load_mnist, train_size, test_size, seed=seed, data_dir=data_dir
     )
     return prepare_mnist(x_train, y_train), prepare_mnist(x_test, y_test)
+
+
+def non_iid_order(
+    labels: np.ndarray, batch_size: int, *, classes_per_batch: int = 2, seed: int = 0
+) -> np.ndarray:
+    """Orden de los ejemplos en el que cada minilote contiene solo ``classes_per_batch`` clases.
+
+    Minilotes **no i.i.d.**, como los que Ioffe (2017) usa para motivar la renormalización por
+    lotes: cada minilote de ``batch_size`` ejemplos reúne ``batch_size // classes_per_batch``
+    ejemplos de cada una de ``classes_per_batch`` clases elegidas al azar. Los minilotes se
+    forman hasta que ya no quedan clases con ejemplos suficientes, y su orden se baraja.
+    Con ``bncourse.keras.fit(..., shuffle=False)`` y ``x[orden]``, ``y[orden]``, el
+    entrenamiento ve exactamente esos minilotes.
+
+    Parámetros
+    ----------
+    labels:
+        Etiquetas enteras ``(N,)`` (0, 1, 2...) o *one-hot* ``(N, clases)``.
+    batch_size:
+        Tamaño de cada minilote; múltiplo de ``classes_per_batch``.
+    classes_per_batch:
+        Clases distintas en cada minilote (al menos 1).
+    seed:
+        Semilla del reparto.
+
+    Devuelve
+    --------
+    Índices ``int64`` de los ejemplos usados, minilote tras minilote (los que sobran se omiten).
+    """
+    labels = check_array(labels, "labels", ndim=(1, 2), finite=True)
+    if labels.ndim == 2:
+        labels = labels.argmax(axis=1)
+    labels = check_labels(labels, "labels", int(labels.max()) + 1 if labels.size else 1)
+    classes_per_batch = check_int(classes_per_batch, "classes_per_batch", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=classes_per_batch)
+    seed = check_int(seed, "seed", minimum=0, maximum=2**32 - 1)
+    if batch_size % classes_per_batch:
+        raise ValueError(
+            f"«batch_size» ({batch_size}) debe ser múltiplo de «classes_per_batch» "
+            f"({classes_per_batch}): cada clase aporta los mismos ejemplos al minilote."
+        )
+    per_class = batch_size // classes_per_batch
+    rng = np.random.default_rng(seed)
+    classes = np.unique(labels)
+    pools = {int(c): list(rng.permutation(np.flatnonzero(labels == c))) for c in classes}
+    batches = []
+    while True:
+        available = [c for c, pool in pools.items() if len(pool) >= per_class]
+        if len(available) < classes_per_batch:
+            break
+        chosen = rng.choice(available, classes_per_batch, replace=False)
+        batches.append([pools[int(c)].pop() for c in chosen for _ in range(per_class)])
+    if not batches:
+        raise ValueError(
+            f"No hay ejemplos para formar ni un minilote de {batch_size} con "
+            f"{classes_per_batch} clases de {per_class} ejemplos cada una."
+        )
+    order = rng.permutation(len(batches))
+    return np.concatenate([np.asarray(batches[i], dtype=np.int64) for i in order])

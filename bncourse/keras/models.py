@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -44,6 +45,9 @@ def build_mlp(
     epsilon: float = 1e-3,
     seed: int | None = None,
     name: str | None = None,
+    renorm: bool = False,
+    renorm_clipping: Mapping[str, Any] | None = None,
+    renorm_momentum: float = 0.99,
 ) -> keras.Sequential:
     """Construye el perceptrón multicapa del capítulo como un ``keras.Sequential``.
 
@@ -78,7 +82,15 @@ def build_mlp(
         después (las capas densas tienen las mismas formas, salvo el sesgo si se quita). Con
         ``None``, los inicializadores de Keras usan su generador global.
     name:
-        Nombre del modelo; por defecto, uno que describe las opciones (``"mlp_bn_before"``).
+        Nombre del modelo; por defecto, uno que describe las opciones (``"mlp_bn_before"``,
+        ``"mlp_renorm_before"``).
+    renorm, renorm_clipping, renorm_momentum:
+        Con ``renorm=True``, cada capa BN es una renormalización por lotes (Ioffe, 2017):
+        ``BatchNormalization(renorm=True, renorm_clipping=..., renorm_momentum=...)``. El
+        diccionario de límites (claves ``"rmin"``, ``"rmax"``, ``"dmax"``) puede ser el de una
+        :class:`bncourse.keras.RenormSchedule`, que los hace evolucionar durante el
+        entrenamiento. Los pesos iniciales de las capas densas son los mismos que sin
+        renormalización con la misma ``seed``.
 
     Devuelve
     --------
@@ -95,8 +107,30 @@ def build_mlp(
     epsilon = check_float(epsilon, "epsilon", minimum=0.0, strict_minimum=True)
     if seed is not None:
         seed = check_int(seed, "seed", minimum=0, maximum=2**32 - 1)
+    renorm = check_bool(renorm, "renorm")
+    renorm_momentum = check_float(renorm_momentum, "renorm_momentum", minimum=0.0, maximum=1.0)
+    if renorm and not batchnorm:
+        raise ValueError("«renorm=True» necesita «batchnorm=True»: renormaliza las capas BN.")
+    if renorm_clipping is not None:
+        if not renorm:
+            raise ValueError("«renorm_clipping» solo tiene sentido con «renorm=True».")
+        if not isinstance(renorm_clipping, Mapping) or set(renorm_clipping) - {
+            "rmin", "rmax", "dmax"
+        }:
+            raise ValueError(
+                "«renorm_clipping» debe ser un diccionario con las claves «rmin», «rmax» y/o "
+                f"«dmax»; se recibió {describe(renorm_clipping)}."
+            )
+    bn_kwargs: dict[str, Any] = {"momentum": momentum, "epsilon": epsilon}
+    if renorm:
+        bn_kwargs.update(
+            renorm=True,
+            renorm_clipping=dict(renorm_clipping) if renorm_clipping is not None else None,
+            renorm_momentum=renorm_momentum,
+        )
     if name is None:
-        name = "mlp" + (f"_bn_{position}" if batchnorm else "_no_bn")
+        kind = "renorm" if renorm else "bn"
+        name = "mlp" + (f"_{kind}_{position}" if batchnorm else "_no_bn")
         name += "" if use_bias else "_no_bias"
     elif not isinstance(name, str) or not name.isidentifier():
         raise ValueError(
@@ -123,7 +157,7 @@ def build_mlp(
         if not batchnorm:
             stack += [dense, act]
             continue
-        bn = layers.BatchNormalization(momentum=momentum, epsilon=epsilon, name=f"bn_{i}")
+        bn = layers.BatchNormalization(**bn_kwargs, name=f"bn_{i}")
         stack += [dense, bn, act] if position == "before" else [dense, act, bn]
     stack.append(
         layers.Dense(

@@ -160,6 +160,7 @@ def fit(
     stop_on_divergence: bool = True,
     compile_model: bool = True,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    shuffle: bool = True,
 ) -> History:
     """Compila y entrena ``model`` con ``model.fit`` y devuelve su historial por épocas.
 
@@ -205,6 +206,11 @@ def fit(
         *Callbacks* de Keras adicionales (subclases de ``keras.callbacks.Callback``), que se
         llaman después de los de esta función: en ``on_epoch_end`` ya está hecha la
         evaluación en prueba de la época y registrada en el historial.
+    shuffle:
+        Con ``True`` (por defecto), los ejemplos se barajan en cada época. Con ``False``, los
+        minilotes son los ejemplos en el orden recibido (los ``batch_size`` primeros, los
+        siguientes...), los mismos en cada época: así se entrena con minilotes armados a
+        propósito, por ejemplo no i.i.d.
 
     Devuelve
     --------
@@ -227,6 +233,7 @@ def fit(
     verbose = check_bool(verbose, "verbose")
     stop_on_divergence = check_bool(stop_on_divergence, "stop_on_divergence")
     compile_model = check_bool(compile_model, "compile_model")
+    shuffle = check_bool(shuffle, "shuffle")
     if not compile_model and not model.compiled:
         raise ValueError("«compile_model» es False, pero el modelo no está compilado.")
     if isinstance(callbacks, keras.callbacks.Callback) or not isinstance(callbacks, Sequence):
@@ -263,11 +270,10 @@ def fit(
     # paralelo): el adaptador de arreglos de Keras usa un «map» en paralelo que, con el
     # determinismo de TensorFlow activado, escribe un error espurio del núcleo en C++ en la
     # salida de error.
-    train_data = (
-        tf.data.Dataset.from_tensor_slices((x_train, y_train))
-        .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
-    )
+    train_data = tf.data.Dataset.from_tensor_slices((x_train, y_train))
+    if shuffle:
+        train_data = train_data.shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
+    train_data = train_data.batch(batch_size)
     test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(1000)
     model.fit(
         train_data,
