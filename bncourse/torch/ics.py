@@ -20,7 +20,7 @@ del gradiente) para cada capa de un :class:`~bncourse.torch.MLP`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -43,10 +43,11 @@ def mlp_layers(model: nn.Module) -> list[nn.Module]:
     return [*model.hidden, model.output]
 
 
-def _weight(layer: nn.Module) -> nn.Parameter:
+def _weight(layer: nn.Module) -> torch.Tensor:
     for module in layer.modules():
         if isinstance(module, nn.Linear | nn.Conv2d):
-            return module.weight
+            weight: torch.Tensor = module.weight
+            return weight
     raise ValueError(
         f"La capa {type(layer).__name__} no tiene una capa lineal ni convolucional cuyo peso medir."
     )
@@ -59,7 +60,7 @@ def gradient_ics(
     lr: float,
     *,
     layers: Sequence[nn.Module] | None = None,
-    loss_fn=nn.functional.cross_entropy,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = nn.functional.cross_entropy,
     seed: int = 0,
 ) -> dict[str, float]:
     """Desplazamiento interno de covariables de cada capa según Santurkar et al. (2018), §2.2.
@@ -113,7 +114,7 @@ def gradient_ics(
             p.grad = None
         loss_fn(model(x), y).backward()
 
-    def grad_of(p: nn.Parameter) -> torch.Tensor:
+    def grad_of(p: torch.Tensor) -> torch.Tensor:
         return (p.grad if p.grad is not None else torch.zeros_like(p)).detach().clone()
 
     out: dict[str, float] = {}

@@ -33,7 +33,10 @@ def keep_batchnorm_in(model: nn.Module, layers: Sequence[int]) -> nn.Module:
         raise TypeError(f"«layers» debe ser una lista de índices; se recibió {describe(layers)}.")
     depth = len(model.hidden)
     keep = {check_int(i, "layers", minimum=-depth, maximum=depth - 1) % depth for i in layers}
-    blocks = list(model.hidden)
+    blocks: list[nn.Sequential] = []
+    for block in model.hidden:
+        assert isinstance(block, nn.Sequential)
+        blocks.append(block)
     found = [[k for k, m in enumerate(block) if isinstance(m, nn.BatchNorm1d)] for block in blocks]
     if not any(found):
         raise ValueError("«model» no tiene ninguna BN: constrúyalo con norm='batch'.")
@@ -43,5 +46,5 @@ def keep_batchnorm_in(model: nn.Module, layers: Sequence[int]) -> nn.Module:
     for index, block in enumerate(blocks):
         if index not in keep:
             for k in found[index]:
-                block[k] = nn.Identity()
+                setattr(block, str(k), nn.Identity())
     return model
