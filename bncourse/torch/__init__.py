@@ -11,6 +11,9 @@ Todos los nombres públicos de sus módulos se importan desde aquí (``from bnco
 - :mod:`~bncourse.torch.steps`: :func:`train_steps`, entrenamiento por pasos sobre tensores.
 - :mod:`~bncourse.torch.probes`: :class:`UnitProbe`, :func:`gradient_landscape` y
   :func:`batch_statistics_noise`, las mediciones de los experimentos.
+- :mod:`~bncourse.torch.ics`: :func:`gradient_ics`, el desplazamiento interno de covariables
+  medido como Santurkar et al. (2018), por el cambio del gradiente de cada capa.
+- :mod:`~bncourse.torch.placement`: :func:`keep_batchnorm_in`, BN solo en algunas capas.
 - :mod:`~bncourse.torch.variants`: :class:`NoisyBatchNorm1d` y :class:`GhostBatchNorm1d`, que
   sustituyen las BN de un modelo ya construido.
 - :mod:`~bncourse.torch.runs`: :class:`MNISTRun`, la función de los barridos sobre MNIST.
@@ -55,6 +58,7 @@ from .data import (
     to_image_tensor,
 )
 from .folding import fold_batchnorm, fold_model, foldable_pairs
+from .ics import gradient_ics, mlp_layers
 from .lstm import (
     LSTM_NORMS,
     NormLSTMCell,
@@ -64,6 +68,7 @@ from .lstm import (
     padded_lengths,
 )
 from .models import MLP, NORMALIZATIONS, RecipeCNN, count_parameters, make_norm
+from .placement import keep_batchnorm_in
 from .probes import UnitProbe, activation_module, batch_statistics_noise, gradient_landscape
 from .recurrent import RECURRENT_NORMS, RowRNN, StepwiseBatchNorm
 from .runs import MNISTRun
@@ -123,11 +128,14 @@ __all__ = [
     "fold_model",
     "foldable_pairs",
     "freeze_batchnorm",
+    "keep_batchnorm_in",
+    "gradient_ics",
     "gradient_landscape",
     "make_loader",
     "make_norm",
     "make_optimizer",
     "make_scheduler",
+    "mlp_layers",
     "mnist_tensors",
     "recipe_transform",
     "recompute_bn_stats",

@@ -18,7 +18,9 @@ from torch import nn
 from .. import reproducibility
 from .._checks import check_bool, check_choice, check_float, check_int, describe
 from .data import mnist_tensors
+from .ics import gradient_ics
 from .models import MLP
+from .placement import keep_batchnorm_in
 from .probes import UnitProbe, activation_module, gradient_landscape
 from .steps import train_steps
 from .variants import add_batchnorm_noise, use_ghost_batches
@@ -58,6 +60,16 @@ class MNISTRun:
     landscape:
         Si es una lista de tamaños de paso, mide en cada evaluación la suavidad de la pérdida
         con :func:`gradient_landscape` sobre un minilote fijo de entrenamiento.
+    ics:
+        Si es ``True``, mide en cada evaluación el desplazamiento interno de covariables de
+        Santurkar et al. (2018) con :func:`~bncourse.torch.ics.gradient_ics` (columnas
+        ``ics_l2``, ``ics_rel``, ``ics_cos`` y las de cada capa), sobre un minilote de
+        entrenamiento nuevo en cada evaluación y con la tasa ``lr``.
+    bn_layers:
+        ``None`` (BN en todas las capas ocultas, si ``norm="batch"``) o la lista de capas
+        ocultas que llevan BN (solo con ``norm="batch"``; véase
+        :func:`~bncourse.torch.placement.keep_batchnorm_in`). Con una lista, todas las capas
+        lineales llevan sesgo.
 
     Ejemplo::
 
@@ -89,6 +101,8 @@ class MNISTRun:
         train_metrics: bool = False,
         probe_unit: int | None = None,
         landscape: Sequence[float] | None = None,
+        ics: bool = False,
+        bn_layers: Sequence[int] | None = None,
     ) -> None:
         self.train, self.test = mnist_tensors(
             train_size, test_size, seed=data_seed, data_dir=data_dir
@@ -111,6 +125,8 @@ class MNISTRun:
             "train_metrics": train_metrics,
             "probe_unit": probe_unit,
             "landscape": landscape,
+            "ics": ics,
+            "bn_layers": bn_layers,
         }
         # Los valores por defecto se comprueban antes de entrenar (construir la red valida los
         # de la arquitectura).
@@ -125,6 +141,7 @@ class MNISTRun:
         check_int(config["eval_every"], "eval_every", minimum=1)
         check_int(config["batch_size"], "batch_size", minimum=1, maximum=len(self.train))
         check_bool(config["train_metrics"], "train_metrics")
+        check_bool(config["ics"], "ics")
         if config["probe_unit"] is not None:
             width = tuple(config["hidden"])[-1]
             check_int(config["probe_unit"], "probe_unit", minimum=0, maximum=width - 1)
@@ -148,8 +165,15 @@ class MNISTRun:
             activation=config["activation"],
             init_std=config["init_std"],
             dropout=config["dropout"],
-            bias=config["norm"] != "batch",
+            bias=config["norm"] != "batch" or config["bn_layers"] is not None,
         )
+        if config["bn_layers"] is not None:
+            if config["norm"] != "batch":
+                raise ValueError(
+                    "«bn_layers» solo tiene sentido con norm='batch'; se pidió "
+                    f"norm={config['norm']!r}."
+                )
+            keep_batchnorm_in(model, config["bn_layers"])
         if config["noisy"] is not None:
             if config["norm"] != "batch":
                 raise ValueError(
@@ -190,6 +214,8 @@ class MNISTRun:
         train_metrics: bool = _UNSET,
         probe_unit: int | None = _UNSET,
         landscape: Sequence[float] | None = _UNSET,
+        ics: bool = _UNSET,
+        bn_layers: Sequence[int] | None = _UNSET,
     ) -> list[dict[str, float]]:
         given = dict(locals())
         del given["self"]
@@ -198,16 +224,31 @@ class MNISTRun:
         reproducibility.seed_everything(seed)
         model = self.build(config)  # una sola vez: también valida la arquitectura
         self._validate(config)
-        measure = None
+        measures = []
+        x, y = self.train.tensors
         if config["landscape"] is not None:
             etas = [float(eta) for eta in config["landscape"]]
             gen = torch.Generator().manual_seed(seed + 12345)
-            x, y = self.train.tensors
             idx = torch.randperm(len(x), generator=gen)[: config["batch_size"]]
             xb, yb = x[idx], y[idx]
+            measures.append(lambda m: gradient_landscape(m, xb, yb, etas, seed=seed))
+        if config["ics"]:
+            ics_gen = torch.Generator().manual_seed(seed + 54321)
+            ics_lr, ics_batch = float(config["lr"]), config["batch_size"]
+
+            def measure_ics(m: nn.Module) -> dict[str, float]:
+                idx = torch.randperm(len(x), generator=ics_gen)[:ics_batch]
+                return gradient_ics(m, x[idx], y[idx], ics_lr, seed=seed)
+
+            measures.append(measure_ics)
+        measure = None
+        if measures:
 
             def measure(m: nn.Module) -> dict[str, float]:
-                return gradient_landscape(m, xb, yb, etas, seed=seed)
+                row: dict[str, float] = {}
+                for f in measures:
+                    row.update(f(m))
+                return row
 
         probe = None
         if config["probe_unit"] is not None:
