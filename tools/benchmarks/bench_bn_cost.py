@@ -6,7 +6,7 @@ tiempos depende de la máquina, de su carga y de sus núcleos de cálculo); aqu�
 
 - **Entrenamiento**: un paso completo (propagación, retropropagación y paso de Adam) de
   ``RecipeCNN("batch")`` frente a ``RecipeCNN("none")`` con minilotes de 64 imágenes.
-- **Inferencia**: 256 imágenes en modo evaluación y sin gradientes con la red con BN, con su
+- **Inferencia**: 256 imágenes en modo de inferencia y sin gradientes con la red con BN, con su
   copia plegada (``bncourse.torch.folding.fold_model``) y con la red sin BN.
 - **Formato y compilación**: el paso de entrenamiento y la inferencia de la red con BN con los
   tensores en formato *channels-last* (``torch.channels_last``), y la inferencia de la red con
