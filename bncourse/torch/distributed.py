@@ -835,7 +835,12 @@ def global_batch_order(n: int, world_size: int, batch_size: int, *, seed: int, e
     shards = []
     for r in range(world_size):
         sampler: DistributedSampler[Any] = DistributedSampler(
-            range(n),  # type: ignore[arg-type] num_replicas=world_size, rank=r, shuffle=True, seed=seed, drop_last=True
+            range(n),  # type: ignore[arg-type]
+            num_replicas=world_size,
+            rank=r,
+            shuffle=True,
+            seed=seed,
+            drop_last=True,
         )
         sampler.set_epoch(epoch)
         shards.append(list(sampler))
