@@ -193,8 +193,8 @@ def _worker_main(
 def _stop(processes: list[Any], *, graceful: bool) -> None:
     """Espera (o termina) los procesos: ``join``; si siguen vivos, ``terminate``; luego ``kill``."""
     processes = [p for p in processes if p.pid is not None]  # solo los que llegaron a arrancar
-    if graceful:
-        deadline = time.monotonic() + 10.0
+    if graceful:  # ya han enviado su resultado: se les dan 2 s para cerrar el grupo y salir
+        deadline = time.monotonic() + 2.0
         for p in processes:
             p.join(timeout=max(0.0, deadline - time.monotonic()))
     for p in processes:
