@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 import os
@@ -758,11 +759,13 @@ def ddp_train(
     rango 0 a todos al principio de cada propagación. Tras cada época se evalúa el modelo de
     este rango en modo de inferencia sobre todo ``test``.
 
-    ``device`` ``None`` usa la GPU ``rank`` si el *backend* es NCCL y la CPU si es gloo.
-    Devuelve una :class:`DistributedRun`.
+    ``device`` ``None`` usa la GPU ``rank`` si el *backend* es NCCL y la CPU si es gloo. Se
+    entrena una copia de ``model`` (el recibido no cambia: varias llamadas de :func:`call_all`
+    pueden partir del mismo modelo). Devuelve una :class:`DistributedRun`, con los pesos
+    entrenados en ``state_dict``.
     """
     rank, world = _require_group("ddp_train")
-    model = check_model(model)
+    model = copy.deepcopy(check_model(model))  # no toca el modelo recibido (véase call_all)
     x_train, y_train = as_tensors(train, "train")
     test = as_tensors(test, "test")
     epochs, batch_size, seed = _check_common(epochs, batch_size, len(x_train), world, seed)
