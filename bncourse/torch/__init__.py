@@ -22,6 +22,9 @@ Todos los nombres públicos de sus módulos se importan desde aquí (``from bnco
 - :mod:`~bncourse.torch.alternatives`: alternativas a BN construidas desde cero
   (:class:`BatchRenorm`, :class:`WSConv2d`, :class:`FilterResponseNorm`, :class:`SkipInitResNet`).
 - :mod:`~bncourse.torch.folding`: plegar BN en la capa anterior para la inferencia.
+- :mod:`~bncourse.torch.distributed`: procesos con ``torch.distributed`` (:func:`launch`), la BN
+  entre réplicas (:class:`CrossReplicaBatchNorm`, :func:`convert_model`), el entrenamiento con
+  DDP (:func:`ddp_train`) y su equivalente en un proceso (:func:`train_like_ddp`).
 - :mod:`~bncourse.torch.recurrent`: :class:`RowRNN`, una red recurrente con la normalización
   dentro de la recurrencia.
 - :mod:`~bncourse.torch.lstm`: :class:`RowLSTM` y :class:`NormLSTMCell`, una LSTM con BN por
@@ -57,6 +60,23 @@ from .data import (
     recipe_transform,
     to_image_tensor,
 )
+from .distributed import (
+    CrossReplicaBatchNorm,
+    DistributedRun,
+    PerDeviceBatchNorm,
+    WorkerError,
+    WorkerTimeout,
+    call_all,
+    convert_model,
+    cross_replica_check,
+    ddp_gradients,
+    ddp_train,
+    find_free_port,
+    global_batch_order,
+    launch,
+    train_like_ddp,
+    use_per_device_batchnorm,
+)
 from .folding import fold_batchnorm, fold_model, foldable_pairs
 from .ics import gradient_ics, mlp_layers
 from .lstm import (
@@ -85,6 +105,21 @@ from .training import (
 from .variants import GhostBatchNorm1d, NoisyBatchNorm1d, add_batchnorm_noise, use_ghost_batches
 
 __all__ = [
+    "CrossReplicaBatchNorm",
+    "DistributedRun",
+    "PerDeviceBatchNorm",
+    "WorkerError",
+    "WorkerTimeout",
+    "call_all",
+    "convert_model",
+    "cross_replica_check",
+    "ddp_gradients",
+    "ddp_train",
+    "find_free_port",
+    "global_batch_order",
+    "launch",
+    "train_like_ddp",
+    "use_per_device_batchnorm",
     "ALTERNATIVES",
     "BatchRenorm",
     "FilterResponseNorm",
