@@ -148,25 +148,10 @@ class RowLSTM(nn.Module):
         self.head = nn.Linear(self.cell.hidden_size, num_classes)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or not torch.is_floating_point(x):
-            raise TypeError(f"RowLSTM espera un tensor real (float); recibió {describe(x)}.")
-        if x.ndim == 4 and x.shape[1] == 1:
-            x = x[:, 0]
-        if x.ndim != 3 or x.shape[2] != self.cell.input_size or x.shape[1] == 0:
-            raise ValueError(
-                f"RowLSTM espera secuencias (N, T, {self.cell.input_size}) con T ≥ 1; recibió "
-                f"la forma {tuple(x.shape)}."
-            )
+        x, lengths = _check_sequences(
+            x, lengths, self.cell.input_size, self.infer_lengths, "RowLSTM"
+        )
         n, steps = x.shape[:2]
-        if lengths is None and self.infer_lengths:
-            lengths = padded_lengths(x)
-        if lengths is not None:
-            lengths = torch.as_tensor(lengths)
-            if lengths.shape != (n,) or lengths.min() < 1 or lengths.max() > steps:
-                raise ValueError(
-                    f"«lengths» debe tener {n} enteros entre 1 y {steps}; recibió "
-                    f"{describe(lengths)}."
-                )
         h = x.new_zeros(n, self.cell.hidden_size)
         c = x.new_zeros(n, self.cell.hidden_size)
         for t in range(steps):
