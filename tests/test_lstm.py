@@ -128,3 +128,26 @@ def test_bn_por_paso_se_puede_reestimar_y_mover():
         model.cell.norm_x.steps[0].running_mean, model.cell.input(x[:, 0]).mean(0).detach()
     )
     assert model.double().cell.bias.dtype == torch.float64  # nn.Module._apply intacto
+
+
+def test_rowgru_es_nn_gru_y_conserva_el_estado_en_el_relleno():
+    from bncourse.torch.lstm import RowGRU
+
+    torch.manual_seed(5)
+    model = RowGRU(input_size=4, hidden_size=6, num_classes=3)
+    ref = nn.GRU(4, 6, batch_first=True)
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(ref, f"{name}_l0").copy_(getattr(model.cell, name))
+    x = torch.randn(2, 3, 4)
+    _, h_ref = ref(x)
+    torch.testing.assert_close(model(x), model.head(h_ref[0]))  # la misma recurrencia que nn.GRU
+    padded = torch.cat([x, torch.zeros(2, 2, 4)], dim=1)
+    torch.testing.assert_close(model(padded), model(x))  # longitudes inferidas: 3
+    with_lengths = model(padded, torch.tensor([3, 5]))
+    torch.testing.assert_close(with_lengths[0], model(x)[0])
+    assert not torch.allclose(with_lengths[1], model(x)[1])
+    with pytest.raises(ValueError, match="RowGRU espera"):
+        model(torch.zeros(2, 3, 5))
+    with pytest.raises(ValueError, match="lengths"):
+        model(torch.ones(2, 3, 4), torch.tensor([0, 3]))

@@ -23,6 +23,9 @@ clasifica con el estado del último paso real de cada secuencia: en los pasos de
 estado no cambia. Las BN, en cambio, calculan sus estadísticas con **todas** las filas del
 minilote, también las de relleno: es lo que ocurre al normalizar por pasos un minilote de
 secuencias de longitudes distintas sin máscara.
+
+:class:`RowGRU` es el mismo clasificador con una celda ``nn.GRUCell`` sin normalizar, para
+comparar las dos celdas en la misma tarea.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from .recurrent import StepwiseBatchNorm
 __all__ = [
     "LSTM_NORMS",
     "NormLSTMCell",
+    "RowGRU",
     "RowLSTM",
     "crop_blank_rows",
     "halve_rows",
@@ -144,25 +148,10 @@ class RowLSTM(nn.Module):
         self.head = nn.Linear(self.cell.hidden_size, num_classes)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or not torch.is_floating_point(x):
-            raise TypeError(f"RowLSTM espera un tensor real (float); recibió {describe(x)}.")
-        if x.ndim == 4 and x.shape[1] == 1:
-            x = x[:, 0]
-        if x.ndim != 3 or x.shape[2] != self.cell.input_size or x.shape[1] == 0:
-            raise ValueError(
-                f"RowLSTM espera secuencias (N, T, {self.cell.input_size}) con T ≥ 1; recibió "
-                f"la forma {tuple(x.shape)}."
-            )
+        x, lengths = _check_sequences(
+            x, lengths, self.cell.input_size, self.infer_lengths, "RowLSTM"
+        )
         n, steps = x.shape[:2]
-        if lengths is None and self.infer_lengths:
-            lengths = padded_lengths(x)
-        if lengths is not None:
-            lengths = torch.as_tensor(lengths)
-            if lengths.shape != (n,) or lengths.min() < 1 or lengths.max() > steps:
-                raise ValueError(
-                    f"«lengths» debe tener {n} enteros entre 1 y {steps}; recibió "
-                    f"{describe(lengths)}."
-                )
         h = x.new_zeros(n, self.cell.hidden_size)
         c = x.new_zeros(n, self.cell.hidden_size)
         for t in range(steps):
@@ -173,6 +162,68 @@ class RowLSTM(nn.Module):
                 real = (t < lengths).unsqueeze(1)
                 h, c = torch.where(real, h_new, h), torch.where(real, c_new, c)
         return self.head(h)
+
+
+class RowGRU(nn.Module):
+    """Clasificador GRU (``nn.GRUCell``, sin normalizar) de secuencias con relleno al final.
+
+    Los parámetros y ``forward(x, lengths=None)`` son los de :class:`RowLSTM` (sin ``norm`` ni
+    ``max_steps``): en los pasos de relleno el estado no cambia, y clasifica con el estado del
+    último paso real de cada secuencia.
+    """
+
+    def __init__(
+        self,
+        input_size: int = 28,
+        hidden_size: int = 64,
+        num_classes: int = 10,
+        *,
+        infer_lengths: bool = True,
+    ) -> None:
+        super().__init__()
+        self.infer_lengths = check_bool(infer_lengths, "infer_lengths")
+        self.input_size = check_int(input_size, "input_size", minimum=1)
+        self.hidden_size = check_int(hidden_size, "hidden_size", minimum=1)
+        num_classes = check_int(num_classes, "num_classes", minimum=2)
+        self.cell = nn.GRUCell(self.input_size, self.hidden_size)
+        self.head = nn.Linear(self.hidden_size, num_classes)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        x, lengths = _check_sequences(x, lengths, self.input_size, self.infer_lengths, "RowGRU")
+        h = x.new_zeros(x.shape[0], self.hidden_size)
+        for t in range(x.shape[1]):
+            h_new = self.cell(x[:, t], h)
+            h = h_new if lengths is None else torch.where((t < lengths).unsqueeze(1), h_new, h)
+        return self.head(h)
+
+
+def _check_sequences(
+    x: torch.Tensor,
+    lengths: torch.Tensor | None,
+    input_size: int,
+    infer_lengths: bool,
+    name: str,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    # Valida (N, T, D) o (N, 1, T, D) y las longitudes; devuelve (x de forma (N, T, D), lengths).
+    if not isinstance(x, torch.Tensor) or not torch.is_floating_point(x):
+        raise TypeError(f"{name} espera un tensor real (float); recibió {describe(x)}.")
+    if x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 3 or x.shape[2] != input_size or x.shape[1] == 0:
+        raise ValueError(
+            f"{name} espera secuencias (N, T, {input_size}) con T ≥ 1; recibió "
+            f"la forma {tuple(x.shape)}."
+        )
+    n, steps = x.shape[:2]
+    if lengths is None and infer_lengths:
+        lengths = padded_lengths(x)
+    if lengths is not None:
+        lengths = torch.as_tensor(lengths)
+        if lengths.shape != (n,) or lengths.min() < 1 or lengths.max() > steps:
+            raise ValueError(
+                f"«lengths» debe tener {n} enteros entre 1 y {steps}; recibió {describe(lengths)}."
+            )
+    return x, lengths
 
 
 def padded_lengths(x: torch.Tensor) -> torch.Tensor:
