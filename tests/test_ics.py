@@ -92,3 +92,25 @@ def test_keep_batchnorm_in_removes_the_other_layers_batchnorm():
         keep_batchnorm_in(MLP(784, (8,)), [])
     with pytest.raises(ValueError):
         keep_batchnorm_in(MLP(784, (8,), norm="batch"), [3])
+
+
+def test_state_restored_leaves_the_model_as_it_was():
+    from bncourse.torch.training import state_restored
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    model.train()
+    model[1].eval()  # una BN congelada a mano debe seguir congelada
+    model(torch.randn(5, 3)).sum().backward()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    grads = [p.grad.clone() for p in model.parameters()]
+    with state_restored(model):
+        model.train()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(1.0)
+        for p in model.parameters():
+            p.grad = None
+        model(torch.randn(5, 3))
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    assert all(torch.equal(g, p.grad) for g, p in zip(grads, model.parameters(), strict=True))
+    assert model.training and not model[1].training

@@ -27,7 +27,7 @@ from torch import nn
 
 from .._checks import check_float, check_int, describe
 from .models import MLP
-from .training import check_model, enter_training
+from .training import check_model, enter_training, state_restored
 
 __all__ = ["gradient_ics", "mlp_layers"]
 
@@ -104,9 +104,6 @@ def gradient_ics(
     groups = [[p for p in layer.parameters() if p.requires_grad] for layer in layers]
     weights = [_weight(layer) for layer in layers]
     params = [p for p in model.parameters() if p.requires_grad]
-    saved_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    saved_grads = [None if p.grad is None else p.grad.detach().clone() for p in params]
-    modes = [(m, m.training) for m in model.modules()]
 
     def backward() -> None:
         torch.manual_seed(seed)
@@ -118,32 +115,25 @@ def gradient_ics(
         return (p.grad if p.grad is not None else torch.zeros_like(p)).detach().clone()
 
     out: dict[str, float] = {}
-    enter_training(model)
-    try:
-        with torch.random.fork_rng(devices=[]):
+    with state_restored(model), torch.random.fork_rng(devices=[]):
+        enter_training(model)
+        backward()
+        base = [[p.detach().clone() for p in group] for group in groups]
+        steps = [[grad_of(p) for p in group] for group in groups]
+        first = [grad_of(w).reshape(-1) for w in weights]
+        for i in range(1, len(layers)):
+            with torch.no_grad():
+                for j in range(len(layers)):
+                    for p, p0, g in zip(groups[j], base[j], steps[j], strict=True):
+                        p.copy_(p0 - lr * g if j < i else p0)
             backward()
-            base = [[p.detach().clone() for p in group] for group in groups]
-            steps = [[grad_of(p) for p in group] for group in groups]
-            first = [grad_of(w).reshape(-1) for w in weights]
-            for i in range(1, len(layers)):
-                with torch.no_grad():
-                    for j in range(len(layers)):
-                        for p, p0, g in zip(groups[j], base[j], steps[j], strict=True):
-                            p.copy_(p0 - lr * g if j < i else p0)
-                backward()
-                g0, g1 = first[i], grad_of(weights[i]).reshape(-1)
-                diff = float((g0 - g1).norm())
-                norm0 = float(g0.norm())
-                denom = norm0 * float(g1.norm())
-                out[f"ics_l2@{i}"] = diff
-                out[f"ics_rel@{i}"] = diff / norm0 if norm0 > 0 else math.nan
-                out[f"ics_cos@{i}"] = float(g0 @ g1) / denom if denom > 0 else math.nan
-    finally:
-        model.load_state_dict(saved_state)
-        for p, grad in zip(params, saved_grads, strict=True):
-            p.grad = grad
-        for module, mode in modes:
-            module.training = mode
+            g0, g1 = first[i], grad_of(weights[i]).reshape(-1)
+            diff = float((g0 - g1).norm())
+            norm0 = float(g0.norm())
+            denom = norm0 * float(g1.norm())
+            out[f"ics_l2@{i}"] = diff
+            out[f"ics_rel@{i}"] = diff / norm0 if norm0 > 0 else math.nan
+            out[f"ics_cos@{i}"] = float(g0 @ g1) / denom if denom > 0 else math.nan
     for key in ("ics_l2", "ics_rel", "ics_cos"):
         values = [out[f"{key}@{i}"] for i in range(1, len(layers))]
         out[key] = sum(values) / len(values)

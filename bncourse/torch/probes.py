@@ -21,7 +21,7 @@ from torch.utils.hooks import RemovableHandle
 
 from .._checks import check_float, check_int, describe
 from .models import MLP
-from .training import as_tensors, check_model, enter_training
+from .training import as_tensors, check_model, enter_training, state_restored
 
 __all__ = [
     "UnitProbe",
@@ -160,9 +160,6 @@ def gradient_landscape(
     etas = [check_float(s, "step_sizes", minimum=0.0, strict_minimum=True) for s in step_sizes]
     seed = check_int(seed, "seed", minimum=0)
     params = [p for p in model.parameters() if p.requires_grad]
-    saved_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    saved_grads = [None if p.grad is None else p.grad.detach().clone() for p in params]
-    modes = [(m, m.training) for m in model.modules()]
 
     def loss_and_grad() -> tuple[float, torch.Tensor]:
         torch.manual_seed(seed)
@@ -172,32 +169,25 @@ def gradient_landscape(
         loss.backward()
         return float(loss.detach()), _flat_grad(model)
 
-    enter_training(model)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            loss0, g = loss_and_grad()
-            base = [p.detach().clone() for p in params]
-            grads = [
-                p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p)
-                for p in params
-            ]
-            losses, changes, betas = [loss0], [], []
-            g_norm = float(g.norm())
-            for eta in etas:
-                with torch.no_grad():
-                    for p, p0, gp in zip(params, base, grads, strict=True):
-                        p.copy_(p0 - eta * gp)
-                loss, g_eta = loss_and_grad()
-                losses.append(loss)
-                change = float((g_eta - g).norm())
-                changes.append(change)
-                betas.append(change / (eta * g_norm) if g_norm > 0 else math.nan)
-    finally:
-        model.load_state_dict(saved_state)
-        for p, grad in zip(params, saved_grads, strict=True):
-            p.grad = grad
-        for module, mode in modes:
-            module.training = mode
+    with state_restored(model), torch.random.fork_rng(devices=[]):
+        enter_training(model)
+        loss0, g = loss_and_grad()
+        base = [p.detach().clone() for p in params]
+        grads = [
+            p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p)
+            for p in params
+        ]
+        losses, changes, betas = [loss0], [], []
+        g_norm = float(g.norm())
+        for eta in etas:
+            with torch.no_grad():
+                for p, p0, gp in zip(params, base, grads, strict=True):
+                    p.copy_(p0 - eta * gp)
+            loss, g_eta = loss_and_grad()
+            losses.append(loss)
+            change = float((g_eta - g).norm())
+            changes.append(change)
+            betas.append(change / (eta * g_norm) if g_norm > 0 else math.nan)
     finite = all(math.isfinite(v) for v in losses)
     per_step = {}
     for eta, loss, change in zip(etas, losses[1:], changes, strict=True):

@@ -177,6 +177,25 @@ def modes_restored(model: nn.Module) -> Iterator[nn.Module]:
             module.training = mode
 
 
+@contextmanager
+def state_restored(model: nn.Module) -> Iterator[nn.Module]:
+    """Bloque ``with`` tras el que ``model`` queda exactamente como estaba: pesos y búferes
+    (``state_dict``), el ``.grad`` de cada parámetro entrenable y el modo de cada submódulo.
+
+    Para medir algo dando pasos de prueba sobre el modelo sin cambiarlo.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    saved_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    saved_grads = [None if p.grad is None else p.grad.detach().clone() for p in params]
+    with modes_restored(model):
+        try:
+            yield model
+        finally:
+            model.load_state_dict(saved_state)
+            for p, grad in zip(params, saved_grads, strict=True):
+                p.grad = grad
+
+
 def enter_training(model: nn.Module) -> None:
     """Pone ``model`` en modo de entrenamiento sin deshacer las capas congeladas con ``eval()``.
 
