@@ -28,7 +28,8 @@ Todos los nombres públicos de sus módulos se importan desde aquí (``from bnco
 - :mod:`~bncourse.torch.recurrent`: :class:`RowRNN`, una red recurrente con la normalización
   dentro de la recurrencia.
 - :mod:`~bncourse.torch.lstm`: :class:`RowLSTM` y :class:`NormLSTMCell`, una LSTM con BN por
-  paso o LayerNorm, para secuencias de longitud variable con relleno.
+  paso o LayerNorm, para secuencias de longitud variable con relleno, y :class:`RowGRU`, una GRU
+  sin normalización para comparar.
 
 (``bncourse.torch.experiments`` y ``bncourse.torch.bn_utils`` son los nombres antiguos; siguen
 importando lo mismo.)
@@ -82,6 +83,7 @@ from .ics import gradient_ics, mlp_layers
 from .lstm import (
     LSTM_NORMS,
     NormLSTMCell,
+    RowGRU,
     RowLSTM,
     crop_blank_rows,
     halve_rows,
@@ -144,6 +146,7 @@ __all__ = [
     "StepwiseBatchNorm",
     "LSTM_NORMS",
     "NormLSTMCell",
+    "RowGRU",
     "RowLSTM",
     "crop_blank_rows",
     "halve_rows",
