@@ -20,8 +20,10 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
+from bncourse import History
 from bncourse.torch import (
     CrossReplicaBatchNorm,
+    DistributedRun,
     PerDeviceBatchNorm,
     RecipeCNN,
     WorkerError,
@@ -237,6 +239,12 @@ def test_ddp_broadcast_buffers_decides_what_each_rank_holds(four, broadcast):
         assert _max_diff(torch.from_numpy(stats["running_var"]), expected[rank][1]) < TOL
         assert len(run.history) == DDP_KW["epochs"]
         assert run.history.train_loss == runs[0].history.train_loss  # promediada entre rangos
+        # Pasos por rango: cada época reparte el conjunto en minilotes globales de 4 × 4.
+        per_epoch = len(four["train"][0]) // (DDP_KW["batch_size"] * 4)
+        assert run.steps == DDP_KW["epochs"] * per_epoch
+        # El tiempo de los pasos no incluye la evaluación de cada época: es menor que el total.
+        assert 0 < run.train_seconds < run.history.seconds[-1]
+        assert run.seconds_per_step == pytest.approx(run.train_seconds / run.steps)
         assert _max_diff(run.state_dict["1.weight"], runs[0].state_dict["1.weight"]) < TOL
     mean0 = runs[0].bn_stats["0"]["running_mean"]
     gap = max(float(abs(r.bn_stats["0"]["running_mean"] - mean0).max()) for r in runs[1:])
@@ -263,6 +271,12 @@ def test_ddp_with_cross_replica_bn_trains_like_one_process_over_the_global_batch
             assert _max_diff(run.state_dict[key].double(), value.double()) < TOL, key
         assert run.history.test_accuracy == history.test_accuracy
     assert math.isclose(runs[0].history.train_loss[-1], history.train_loss[-1], rel_tol=1e-9)
+
+
+def test_seconds_per_step_without_steps_is_an_error():
+    run = DistributedRun(rank=0, world_size=1, history=History())
+    with pytest.raises(ValueError, match="ningún paso"):
+        _ = run.seconds_per_step
 
 
 def _assert_no_survivors(pids):

@@ -1,8 +1,9 @@
 """Mide cuánto tarda cada cuaderno del libro en ejecutarse en un núcleo nuevo (``make bench``).
 
 No modifica los cuadernos: los ejecuta en memoria, como hace nbval, e imprime una tabla con los
-segundos de cada uno y el total, junto a los presupuestos de DESIGN.md (3 minutos por capítulo,
-10 minutos el libro entero). Después ejecuta las pruebas de rendimiento de ``tools/benchmarks``.
+segundos de cada uno y el total, junto a los presupuestos de DESIGN.md §4 (3 minutos por capítulo;
+15 minutos el libro entero, con el objetivo de 10). Después ejecuta las pruebas de rendimiento
+de ``tools/benchmarks``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import nbformat
 from nbclient import NotebookClient
 
 CHAPTER_BUDGET = 180.0
-BOOK_BUDGET = 600.0
+BOOK_BUDGET = 900.0
+BOOK_TARGET = 600.0
 
 
 def time_notebook(path: Path) -> float:
@@ -43,7 +45,11 @@ def main(paths: list[str]) -> int:
         print(f"{path:<{width}}  {seconds:9.1f}  {mark} (≤ {CHAPTER_BUDGET:.0f} s)")
     total = sum(s for _, s in rows)
     mark = "ok" if total <= BOOK_BUDGET else "EXCEDIDO"
-    print(f"{'total':<{width}}  {total:9.1f}  {mark} (≤ {BOOK_BUDGET:.0f} s)")
+    target = "dentro" if total <= BOOK_TARGET else "por encima"
+    print(
+        f"{'total':<{width}}  {total:9.1f}  {mark} (≤ {BOOK_BUDGET:.0f} s; {target} del objetivo"
+        f" de {BOOK_TARGET:.0f} s)"
+    )
     failed = []
     for script in sorted((Path(__file__).parent / "benchmarks").glob("bench_*.py")):
         print(f"\n== {script.name}", flush=True)

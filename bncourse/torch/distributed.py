@@ -369,6 +369,16 @@ def _require_group(name: str) -> tuple[int, int]:
 # ---------------------------------------------------------------------------------------------
 
 
+def _worker_device(device: str | None, rank: int) -> torch.device:
+    """El dispositivo de un rango: ``device`` o, si es ``None``, la GPU ``rank`` con NCCL y la CPU con gloo."""
+    if device is None:
+        device = f"cuda:{rank}" if dist.get_backend() == "nccl" else "cpu"
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+    return dev
+
+
 class _CrossReplicaFunction(torch.autograd.Function):
     """BN con estadísticas globales: una reducción de (n, Σx, Σx²) hacia delante y otra de
     (Σ dy, Σ dy·x̂) hacia atrás, como ``SyncBatchNorm``."""
@@ -586,6 +596,7 @@ def cross_replica_check(
     bias: torch.Tensor | None = None,
     momentum: float = 0.1,
     steps: int = 2,
+    device: str | None = None,
 ) -> dict[str, dict[str, torch.Tensor]]:
     """Para :func:`launch`: cada rango toma su trozo de ``x`` y lo pasa por dos capas.
 
@@ -596,9 +607,13 @@ def cross_replica_check(
     :math:`\\sum y \\cdot g` con ``g`` el trozo de ``grad_output``. Devuelve, para cada capa,
     la salida, el gradiente de la entrada y los de :math:`\\gamma` y :math:`\\beta` (los del
     último paso; los de los parámetros, **sumados** entre procesos con una reducción global, el
-    gradiente de la pérdida total) y los búferes finales.
+    gradiente de la pérdida total) y los búferes finales, todo en la CPU.
+
+    Cada rango calcula en ``device`` (``None``: la GPU ``rank`` con NCCL, donde la capa delega en
+    ``nn.SyncBatchNorm``, y la CPU con gloo).
     """
     rank, world = _require_group("cross_replica_check")
+    dev = _worker_device(device, rank)
     sizes = [check_int(s, "sizes", minimum=0) for s in sizes]
     if len(sizes) != world or sum(sizes) != len(x):
         raise ValueError(
@@ -614,8 +629,9 @@ def cross_replica_check(
         ("cross", CrossReplicaBatchNorm(channels, momentum=momentum)),
         ("plain", plain_cls(channels, momentum=momentum)),
     ]
+    x_part, g_part = x[part].to(dev), grad_output[part].to(dev)
     for name, layer in layers:
-        layer = layer.to(x.dtype)
+        layer = layer.to(device=dev, dtype=x.dtype)
         with torch.no_grad():
             if weight is not None:
                 layer.weight.copy_(weight)
@@ -623,26 +639,31 @@ def cross_replica_check(
                 layer.bias.copy_(bias)
         layer.train()
         for _ in range(steps):
-            inp: Any = x[part].clone().requires_grad_(True)
+            inp: Any = x_part.clone().requires_grad_(True)
             layer.zero_grad(set_to_none=True)
             out = layer(inp)
-            (out * grad_output[part]).sum().backward()
+            (out * g_part).sum().backward()
         grads = torch.cat([layer.weight.grad, layer.bias.grad])
         dist.all_reduce(grads)
         result[name] = {
-            "output": out.detach(),
-            "grad_input": inp.grad.detach(),
-            "grad_weight": grads[:channels].clone(),
-            "grad_bias": grads[channels:].clone(),
-            "running_mean": layer.running_mean.clone(),
-            "running_var": layer.running_var.clone(),
-            "num_batches_tracked": layer.num_batches_tracked.clone(),
+            "output": out.detach().cpu(),
+            "grad_input": inp.grad.detach().cpu(),
+            "grad_weight": grads[:channels].cpu(),
+            "grad_bias": grads[channels:].cpu(),
+            "running_mean": layer.running_mean.cpu(),
+            "running_var": layer.running_var.cpu(),
+            "num_batches_tracked": layer.num_batches_tracked.cpu(),
         }
     return result
 
 
 def ddp_gradients(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, cross_replica: bool = False
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    cross_replica: bool = False,
+    device: str | None = None,
 ) -> dict[str, torch.Tensor]:
     """Para :func:`launch`: gradientes de un paso de DDP con el minilote global ``(x, y)``.
 
@@ -650,19 +671,29 @@ def ddp_gradients(
     envuelve ``model`` en ``DistributedDataParallel`` (con sus BN convertidas por
     :func:`convert_model` si ``cross_replica``) y hace una propagación y una retropropagación con
     la entropía cruzada media de su trozo. Devuelve los gradientes de los parámetros que deja
-    DDP (ya promediados entre procesos), por nombre.
+    DDP (ya promediados entre procesos), por nombre, en la CPU. ``device`` es el de
+    :func:`cross_replica_check`.
     """
     rank, world = _require_group("ddp_gradients")
     if len(x) % world:
         raise ValueError(f"El minilote ({len(x)}) debe ser múltiplo del número de procesos ({world}).")
+    dev = _worker_device(device, rank)
     b = len(x) // world
     if cross_replica:
         model = convert_model(model)
-    ddp = nn.parallel.DistributedDataParallel(model)
+    model = check_model(model).to(dev)
+    ddp = nn.parallel.DistributedDataParallel(
+        model, device_ids=[dev.index] if dev.type == "cuda" else None
+    )
     ddp.train()
-    loss = F.cross_entropy(ddp(x[rank * b : (rank + 1) * b]), y[rank * b : (rank + 1) * b])
+    xb, yb = x[rank * b : (rank + 1) * b].to(dev), y[rank * b : (rank + 1) * b].to(dev)
+    loss = F.cross_entropy(ddp(xb), yb)
     loss.backward()
-    return {n: p.grad.detach().clone() for n, p in ddp.module.named_parameters() if p.grad is not None}
+    return {
+        n: p.grad.detach().cpu().clone()
+        for n, p in ddp.module.named_parameters()
+        if p.grad is not None
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -687,6 +718,10 @@ class DistributedRun:
         terminar, como arreglos de NumPy.
     state_dict:
         Parámetros y búferes finales del modelo de este rango (tensores de CPU).
+    steps, train_seconds:
+        Pasos de entrenamiento que dio este rango y segundos de reloj que pasó en ellos (sin la
+        evaluación de cada época, que ``history.seconds`` sí cuenta); ``seconds_per_step`` es
+        su cociente.
     """
 
     rank: int
@@ -694,6 +729,15 @@ class DistributedRun:
     history: History
     bn_stats: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     state_dict: dict[str, torch.Tensor] = field(default_factory=dict)
+    steps: int = 0
+    train_seconds: float = 0.0
+
+    @property
+    def seconds_per_step(self) -> float:
+        """Segundos de reloj por paso de entrenamiento (sin evaluación)."""
+        if self.steps == 0:
+            raise ValueError("Esta ejecución no dio ningún paso de entrenamiento.")
+        return self.train_seconds / self.steps
 
 
 def _bn_stats(model: nn.Module) -> dict[str, dict[str, np.ndarray]]:
@@ -771,11 +815,7 @@ def ddp_train(
     epochs, batch_size, seed = _check_common(epochs, batch_size, len(x_train), world, seed)
     broadcast_buffers = check_bool(broadcast_buffers, "broadcast_buffers")
     cross_replica = check_bool(cross_replica, "cross_replica")
-    if device is None:
-        device = f"cuda:{rank}" if dist.get_backend() == "nccl" else "cpu"
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        torch.cuda.set_device(dev)
+    dev = _worker_device(device, rank)
     if cross_replica:
         model = convert_model(model)
     model.to(dev)
@@ -790,7 +830,8 @@ def ddp_train(
     )
     loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True)
     history = History(label=label)
-    elapsed = 0.0
+    elapsed = train_seconds = 0.0
+    steps = 0
     for epoch in range(epochs):
         start = time.perf_counter()
         sampler.set_epoch(epoch)
@@ -806,7 +847,11 @@ def ddp_train(
             totals[0] += loss.detach().double() * len(yb)
             totals[1] += (logits.detach().argmax(1) == yb).sum()
             totals[2] += len(yb)
+            steps += 1
         dist.all_reduce(totals)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        train_seconds += time.perf_counter() - start
         test_loss, test_acc = evaluate(model, test, device=dev)
         elapsed += time.perf_counter() - start
         history.append(
@@ -822,6 +867,8 @@ def ddp_train(
         history=history,
         bn_stats=_bn_stats(model),
         state_dict={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        steps=steps,
+        train_seconds=train_seconds,
     )
 
 

@@ -1,4 +1,4 @@
-"""Coste de sincronizar BN entre réplicas: tiempo de una época con DDP (``make bench``).
+"""Coste de sincronizar BN entre réplicas: tiempo por paso de entrenamiento con DDP (``make bench``).
 
 Es la medición que cita el capítulo ``book/08_distribuido.ipynb`` (sección «El coste de
 sincronizar»); el cuaderno no comprueba tiempos con ``assert`` (DESIGN §4). Con 2 procesos de
@@ -44,10 +44,11 @@ def main() -> None:
     runs = launch(call_all, 2, args=(calls,), timeout=600)[0]
     best = {False: float("inf"), True: float("inf")}
     for (_, _, kwargs), run in zip(calls, runs, strict=True):
-        best[kwargs["cross_replica"]] = min(best[kwargs["cross_replica"]], run.history.seconds[-1])
+        # Tiempo de los pasos de entrenamiento del rango 0, sin la evaluación de la época.
+        best[kwargs["cross_replica"]] = min(best[kwargs["cross_replica"]], run.seconds_per_step)
     print(f"DDP, 2 procesos, {STEPS} pasos de {PER_DEVICE} imágenes por proceso (mejor de {REPEATS}):")
-    print(f"  BN por dispositivo:  {1000 * best[False] / STEPS:7.1f} ms por paso")
-    print(f"  BN entre réplicas:   {1000 * best[True] / STEPS:7.1f} ms por paso")
+    print(f"  BN por dispositivo:  {1000 * best[False]:7.1f} ms por paso")
+    print(f"  BN entre réplicas:   {1000 * best[True]:7.1f} ms por paso")
     print(f"  cociente:            {best[True] / best[False]:7.2f}")
 
 
